@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make run` (the main job) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.qsntk-installed
+
+.PHONY: run test test-slow bench install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job: Fig. 2 of Luo & Halverson (TFIM target), quick settings.
+run: $(STAMP)
+	$(VENV)/bin/qsntk reproduce luo2023-fig2 --quick --out runs/luo2023-fig2-quick
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+clean:
+	rm -rf runs .pytest_cache

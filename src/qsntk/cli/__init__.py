@@ -1,0 +1,70 @@
+"""The ``qsntk`` command line: parsing and printing only, no science.
+
+Commands are loaded lazily (``qsntk --help`` does not import JAX or NetKet).
+Every error caused by the user's input is one line on stderr,
+``qsntk: error: …``, with exit status 2; an interrupted run exits 130 and
+resumes when the same command is run again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+# command name -> "module:attribute"; a command appears once its module exists.
+COMMANDS: dict[str, str] = {
+    "exact": "qsntk.cli.physics:exact",
+    "target": "qsntk.cli.physics:target",
+    "kernel": "qsntk.cli.kernel:kernel",
+    "supervised": "qsntk.cli.supervised:supervised",
+    "entanglement": "qsntk.cli.entanglement:entanglement",
+    "qntk": "qsntk.cli.qntk:qntk",
+    "vmc": "qsntk.cli.vmc:vmc",
+    "reproduce": "qsntk.cli.reproduce:reproduce",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return [n for n, spec in COMMANDS.items()
+                if importlib.util.find_spec(spec.split(":")[0]) is not None]
+
+    def get_command(self, ctx, name):
+        spec = COMMANDS.get(name)
+        if spec is None or name not in self.list_commands(ctx):
+            return None
+        module, attr = spec.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qsntk")
+def cli():
+    """Tangent-kernel theory of quantum states: QS-NTK, infinite-width NNQS,
+    entanglement of network ensembles, VMC and the QNTK of circuits."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map errors to one line and exit status 2."""
+    from qsntk.errors import InputError
+
+    try:
+        rv = cli.main(args=argv, prog_name="qsntk", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("qsntk: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"qsntk: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except InputError as exc:
+        click.echo(f"qsntk: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("qsntk: interrupted; run the same command again to resume", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,3 @@
+from qsntk.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""Options and printing shared by the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+def out_option(default: str | None = None, required: bool = False):
+    return click.option("--out", "out", type=click.Path(file_okay=False, dir_okay=True),
+                        default=default, required=required, show_default=default is not None,
+                        help="Run directory (created; rerunning on it resumes).")
+
+
+overwrite_option = click.option("--overwrite", is_flag=True,
+                                 help="Start afresh if --out holds a run with another config.")
+
+float32_option = click.option("--float32", "float32", is_flag=True,
+                              help="Compute in single precision (default: double).")
+
+
+def apply_precision(float32: bool) -> None:
+    if float32:
+        import qsntk
+
+        qsntk.set_precision("float32")
+
+
+def print_json(obj) -> None:
+    from qsntk.io import to_jsonable
+
+    click.echo(json.dumps(to_jsonable(obj), indent=None))
+
+
+def say(msg: str) -> None:
+    """Human-readable status on stderr (stdout stays machine-readable)."""
+    click.echo(msg, err=True)
+
+
+def parse_int_list(name: str, text: str) -> list[int]:
+    from qsntk.errors import InputError
+
+    try:
+        vals = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise InputError(f"{name} must be a comma-separated list of integers, got {text!r}") from None
+    if not vals:
+        raise InputError(f"{name} must not be empty")
+    return vals
+
+
+def parse_float_list(name: str, text: str) -> list[float]:
+    from qsntk.errors import InputError, check_finite
+
+    try:
+        vals = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise InputError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
+    if not vals:
+        raise InputError(f"{name} must not be empty")
+    for v in vals:
+        check_finite(name, v)
+    return vals
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

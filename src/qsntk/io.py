@@ -1,0 +1,247 @@
+"""Run directories: config, metrics, arrays, figures and checkpoints.
+
+Every long computation in qsntk writes into one directory::
+
+    DIR/config.json        the full configuration (written once; a rerun must match it)
+    DIR/metrics.json       scalar results and logged curves (rewritten atomically)
+    DIR/<name>.npz         arrays
+    DIR/<name>.png         figures
+    DIR/checkpoints/<name>.npz   resumable state
+
+All writes are atomic: data goes to a temporary file in the same directory,
+is flushed to disk and then renamed over the target, so an interrupted run
+never leaves a half-written file. Rerunning the same command on the same
+directory resumes from the checkpoints; rerunning with a different config is
+refused rather than mixing two runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from qsntk.errors import InputError
+
+__all__ = ["RunDir", "atomic_write_bytes", "atomic_write_json", "atomic_save_npz", "to_jsonable"]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/JAX scalars and arrays (recursively) to plain JSON types.
+
+    Complex numbers become ``{"re": …, "im": …}``; non-finite floats become
+    ``null`` in strict JSON, so they are written as the strings "nan"/"inf".
+    """
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (str, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "shape") and getattr(obj, "shape", None) != ():
+        return to_jsonable(np.asarray(obj).tolist())
+    if hasattr(obj, "item"):
+        obj = obj.item()
+    if isinstance(obj, complex):
+        return {"re": to_jsonable(obj.real), "im": to_jsonable(obj.imag)}
+    if isinstance(obj, float):
+        if np.isnan(obj):
+            return "nan"
+        if np.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+        return obj
+    if isinstance(obj, int):
+        return obj
+    raise TypeError(f"cannot convert {type(obj).__name__} to JSON")
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n"
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_save_npz(path: str | os.PathLike, **arrays: Any) -> None:
+    """Save arrays into an ``.npz`` file atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _canonical(config: dict) -> str:
+    return json.dumps(to_jsonable(config), sort_keys=True)
+
+
+def _first_difference(old: dict, new: dict, prefix: str = "") -> str:
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            diff = _first_difference(a, b, f"{prefix}{key}.")
+            if diff:
+                return diff
+        elif a != b:
+            return f"{prefix}{key}: {a!r} there, {b!r} now"
+    return ""
+
+
+class RunDir:
+    """A run directory bound to one configuration.
+
+    Arguments:
+        path: the directory (created if missing).
+        config: a JSON-able dict that fully determines the run, seeds included.
+        overwrite: if the directory holds another config, start afresh instead
+            of refusing (old checkpoints are removed, other files overwritten).
+
+    Raises:
+        InputError: the directory cannot be created, or holds a different
+            config and ``overwrite`` is false.
+    """
+
+    def __init__(self, path: str | os.PathLike, config: dict, *, overwrite: bool = False):
+        self.path = Path(path)
+        self.config = json.loads(_canonical(config))
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"output path {str(self.path)!r} exists and is not a directory")
+        cfg_file = self.path / "config.json"
+        self.resumed = False
+        if cfg_file.exists():
+            try:
+                old = json.loads(cfg_file.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise InputError(f"cannot read {str(cfg_file)!r}: {exc}") from None
+            if _canonical(old) != _canonical(self.config):
+                if not overwrite:
+                    diff = _first_difference(old, self.config)
+                    raise InputError(
+                        f"{str(self.path)!r} holds a run with another config ({diff}); "
+                        "use another --out or --overwrite"
+                    )
+                for ckpt in (self.path / "checkpoints").glob("*.npz"):
+                    ckpt.unlink()
+            else:
+                self.resumed = True
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create {str(self.path)!r}: {exc.strerror or exc}") from None
+        if not os.access(self.path, os.W_OK):
+            raise InputError(f"cannot write to {str(self.path)!r}")
+        if not self.resumed:
+            atomic_write_json(cfg_file, self.config)
+
+    # -- metrics -----------------------------------------------------------
+    def load_metrics(self) -> dict:
+        """The metrics written so far (empty dict if none)."""
+        f = self.path / "metrics.json"
+        return json.loads(f.read_text()) if f.exists() else {}
+
+    def save_metrics(self, metrics: dict) -> Path:
+        """Replace ``metrics.json`` atomically."""
+        f = self.path / "metrics.json"
+        atomic_write_json(f, metrics)
+        return f
+
+    # -- arrays ------------------------------------------------------------
+    def save_arrays(self, name: str = "arrays", **arrays: Any) -> Path:
+        f = self.path / f"{name}.npz"
+        atomic_save_npz(f, **arrays)
+        return f
+
+    def load_arrays(self, name: str = "arrays") -> dict[str, np.ndarray] | None:
+        f = self.path / f"{name}.npz"
+        if not f.exists():
+            return None
+        with np.load(f) as data:
+            return {k: data[k] for k in data.files}
+
+    # -- figures -----------------------------------------------------------
+    def save_figure(self, fig, name: str, dpi: int = 150) -> Path:
+        """Save a matplotlib figure as ``name.png`` atomically."""
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        f = self.path / f"{name}.png"
+        atomic_write_bytes(f, buf.getvalue())
+        return f
+
+    # -- checkpoints -------------------------------------------------------
+    def checkpoint_path(self, name: str) -> Path:
+        return self.path / "checkpoints" / f"{name}.npz"
+
+    def save_checkpoint(self, name: str, tree: Any, **meta: Any) -> Path:
+        """Save a pytree of arrays (and JSON-able metadata) atomically."""
+        import jax
+
+        leaves = jax.tree_util.tree_leaves(tree)
+        arrays = {f"leaf_{i:05d}": np.asarray(x) for i, x in enumerate(leaves)}
+        arrays["__meta__"] = np.frombuffer(
+            json.dumps(to_jsonable(meta)).encode(), dtype=np.uint8
+        )
+        f = self.checkpoint_path(name)
+        atomic_save_npz(f, **arrays)
+        return f
+
+    def load_checkpoint(self, name: str, like: Any) -> tuple[Any, dict] | None:
+        """Restore a checkpoint into the structure of ``like``; None if absent."""
+        import jax
+
+        f = self.checkpoint_path(name)
+        if not f.exists():
+            return None
+        with np.load(f) as data:
+            leaves_like, treedef = jax.tree_util.tree_flatten(like)
+            keys = sorted(k for k in data.files if k.startswith("leaf_"))
+            if len(keys) != len(leaves_like):
+                return None
+            leaves = [data[k] for k in keys]
+            meta = json.loads(bytes(data["__meta__"]).decode())
+        for got, want in zip(leaves, leaves_like):
+            if np.shape(got) != np.shape(want):
+                return None
+        return jax.tree_util.tree_unflatten(treedef, leaves), meta
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r}, resumed={self.resumed})"
+
+
+def call_atomically(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
+    """Let ``writer`` write to a temporary path, then rename it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
