@@ -63,6 +63,10 @@ def test_fixed_weight_codes_and_popcount():
     assert np.all(B.popcount(codes) == 4)
     a = np.array([0, 1, 2**40 + 7, 2**62 - 1], dtype=np.int64)
     assert B.popcount(a).tolist() == [0, 1, 4, 62]
+    assert B._popcount_bytes(a).tolist() == [0, 1, 4, 62]
+    rng = np.random.default_rng(0)
+    r = rng.integers(0, 2**62, size=1000)
+    assert np.array_equal(B._popcount_bytes(r), [bin(int(v)).count("1") for v in r])
     bits = B.codes_to_bits(codes, 10)
     assert np.array_equal(B.bits_to_codes(bits), codes)
 

@@ -34,9 +34,16 @@ def popcount(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.int64)
     if hasattr(np, "bitwise_count"):  # numpy >= 2.0
         return np.bitwise_count(a).astype(np.int64)
-    as_bytes = a.astype("<u8")[..., None].view(np.uint8)
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
-    return table[as_bytes].sum(axis=-1)
+    return _popcount_bytes(a)
+
+
+_BYTE_COUNTS = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+
+def _popcount_bytes(a: np.ndarray) -> np.ndarray:
+    """Popcount by a byte lookup table (numpy < 2.0 has no ``bitwise_count``)."""
+    as_bytes = np.asarray(a, dtype=np.int64).astype("<u8")[..., None].view(np.uint8)
+    return _BYTE_COUNTS[as_bytes].sum(axis=-1)
 
 
 @lru_cache(maxsize=64)
