@@ -1,0 +1,1 @@
+"""Training dynamics: the analytic linearized solution and ensembles of finite networks."""
