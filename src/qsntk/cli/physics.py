@@ -49,8 +49,12 @@ def _given(**kw):
 def exact(system, lx, ly, pbc, n_up, n_down, sz0, J, J1, J2, U, t, k, as_json):
     """Exact ground-state (and low excited) energies of SYSTEM by Lanczos.
 
-    SYSTEM is tfim, heisenberg, j1j2 or hubbard. Example:
-    qsntk exact heisenberg --lx 4 --ly 4 --sz0 --json
+    SYSTEM is tfim, heisenberg, j1j2 or hubbard (see docs/physics.md).
+
+    \b
+    Examples:
+      qsntk exact heisenberg --lx 4 --ly 4 --sz0 --json
+      qsntk exact hubbard --lx 3 --ly 4 --n-up 2 --n-down 2 --U 4 --k 3
     """
     import time
 
@@ -75,7 +79,7 @@ def exact(system, lx, ly, pbc, n_up, n_down, sz0, J, J1, J2, U, t, k, as_json):
         print_json(result)
         return
     sector = (f"N_up={sys_.n_up} N_down={sys_.n_down}" if sys_.is_fermionic
-              else ("Sz=0" if sys_.sz0 else "all Sz"))
+              else ("Sz=0" if sys_.sz0 else "full space"))
     couplings = " ".join(f"{key}={val:g}" for key, val in sys_.couplings.items())
     click.echo(f"{system} {lx}x{ly} {'periodic' if sys_.pbc else 'open'}  {couplings}  {sector}")
     click.echo(f"  dim          {sys_.dim}")
@@ -117,10 +121,15 @@ def target(name, out, lx, ly, pbc, n_up, n_down, sz0, J, J1, J2, U, t, tau, init
     """Write the target wavefunction NAME to --out (.npz with x, psi, basis, meta).
 
     NAME is a preset of Luo–Halverson sec. 6 (tfim-quench, hubbard-quench;
-    periodic unless --obc) or a system (tfim, heisenberg, j1j2, hubbard) for a
-    custom quench, psi = exp(-i H tau) psi0. Examples:
-    qsntk target hubbard-quench --out hubbard.npz;
-    qsntk target tfim --lx 4 --ly 1 --J 0.5 --tau 1 --out t.npz
+    periodic unless --obc; options given override the preset) or a system
+    (tfim, heisenberg, j1j2, hubbard) for a custom quench psi = exp(-i H tau) psi0.
+
+    \b
+    Examples:
+      qsntk target hubbard-quench --out hubbard.npz
+      qsntk target tfim-quench --obc --out tfim_obc.npz
+      qsntk target tfim --lx 8 --J 1.5 --tau 1.0 --out chain.npz
+      qsntk target hubbard --lx 4 --n-up 1 --n-down 1 --U 6 --from U=2 --tau 0.5 --out h.npz
     """
     from qsntk.errors import InputError
     from qsntk.physics.targets import quench_target, target_system
