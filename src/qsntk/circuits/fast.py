@@ -1,0 +1,163 @@
+r"""Fast real-arithmetic kernels for circuits whose generators have two eigenvalues.
+
+Every Pauli string (spectrum ±1), and every Pauli rotation of PennyLane or
+Qiskit (±1/2), has a two-level spectrum :math:`s = m + h\sigma`, :math:`\sigma = \pm 1`.
+Then :math:`e^{i\theta S} = e^{i\theta m}(\cos h\theta + i \sin h\theta\,\Sigma)`;
+the global phase :math:`e^{i\theta m}` drops out of every expectation value and
+derivative, and each layer of the compiled circuit folds into two fixed matrices,
+
+.. math:: G_{\ell-1} e^{i\theta_\ell S_\ell} \simeq \cos(h_\ell\theta_\ell)\,G_{\ell-1}
+          + \sin(h_\ell\theta_\ell)\,G_{\ell-1} i\Sigma_\ell ,
+
+so one layer is one real matrix product ``psi @ [A | B]`` plus a fused
+elementwise combination. States are real ``(2D,)`` vectors ``[Re ψ, Im ψ]``
+and a complex matrix ``M`` acts as ``psi @ R(M)`` with
+``R(M) = [[Re M^T, Im M^T], [-Im M^T, Re M^T]]``; then
+:math:`\mathrm{Re}\langle a|b\rangle` is the real dot product and
+:math:`R(M^\dagger) = R(M)^T`.
+
+Gradient (adjoint method, eq. 8 of Liu et al.): with :math:`Z_\ell = G_{\ell-1}i\Sigma_\ell\chi_\ell`
+stored in the forward sweep and :math:`\tilde\lambda_\ell` the backward adjoint,
+:math:`\partial_\ell\varepsilon = 2h_\ell\,\mathrm{Re}\langle\tilde\lambda_\ell|Z_\ell\rangle`.
+dQNTK (eq. 14): :math:`\mu = \frac{d^2}{ds^2}\varepsilon(\theta + s g)|_0`, propagating the
+first two directional derivatives of the state (one more sweep of the same cost).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from qsntk.errors import InputError
+
+__all__ = ["TwoLevel", "two_level", "fold", "is_two_level", "realmat", "real_state",
+           "fwd", "grad", "taylor2"]
+
+
+class TwoLevel(NamedTuple):
+    """Real folded form of a compiled circuit with two-level generators.
+
+    Attributes:
+        first: ``(2D, 2D)`` ``R(G_L)``, applied to the input state.
+        fold: ``(L, 2D, 4D)`` ``[R(G_{l-1}) | R(G_{l-1} i Σ_l)]``, paper order.
+        fold_t: ``(L, 2D, 4D)`` ``[R(G_{l-1})^T | R(G_{l-1} i Σ_l)^T]`` (adjoint sweep).
+        h: ``(L,)`` half gaps :math:`h_\\ell` of the generator spectra.
+    """
+
+    first: jax.Array
+    fold: jax.Array
+    fold_t: jax.Array
+    h: jax.Array
+
+
+def realmat(M):
+    """``R(M)`` for ``(..., D, D)`` complex ``M``: ``(..., 2D, 2D)`` real, acting on row states."""
+    Mt = jnp.swapaxes(M, -1, -2)
+    top = jnp.concatenate([Mt.real, Mt.imag], axis=-1)
+    bot = jnp.concatenate([-Mt.imag, Mt.real], axis=-1)
+    return jnp.concatenate([top, bot], axis=-2)
+
+
+def real_state(psi):
+    """``[Re ψ, Im ψ]`` along the last axis."""
+    return jnp.concatenate([jnp.real(psi), jnp.imag(psi)], axis=-1)
+
+
+def _split(spectra, rtol=1e-9):
+    s = np.asarray(spectra, dtype=float)
+    lo, hi = s.min(axis=-1, keepdims=True), s.max(axis=-1, keepdims=True)
+    tol = rtol * np.maximum(1.0, np.abs(s).max(axis=-1, keepdims=True))
+    ok = np.all((np.abs(s - lo) <= tol) | (np.abs(s - hi) <= tol))
+    sigma = np.where(np.abs(s - hi) <= tol, 1.0, -1.0)
+    return bool(ok), ((hi - lo) / 2.0)[..., 0], sigma
+
+
+def is_two_level(comp) -> bool:
+    """Whether every generator of a (concrete) compiled circuit has at most two eigenvalues."""
+    try:
+        return _split(comp.spectra)[0]
+    except jax.errors.TracerArrayConversionError:
+        return False
+
+
+def two_level(comp) -> TwoLevel:
+    """Fold a :class:`~qsntk.circuits.model.Compiled` circuit (or a batch of them).
+
+    Raises:
+        InputError: some generator has more than two distinct eigenvalues.
+    """
+    ok, h, sigma = _split(comp.spectra)
+    if not ok:
+        raise InputError("every generator must have exactly two eigenvalues for the two-level form")
+    return _fold(jnp.asarray(comp.gates), jnp.asarray(sigma), jnp.asarray(h))
+
+
+@jax.jit
+def _fold(G, sigma, h) -> TwoLevel:
+    return fold(G, sigma, h)
+
+
+def fold(G, sigma, h) -> TwoLevel:
+    r"""Traceable core of :func:`two_level`: gates ``G`` ``(..., L+1, D, D)``, signs
+    :math:`\sigma_\ell` ``(..., L, D)`` and half gaps ``h`` ``(..., L)`` (no check)."""
+    Gl, Gn = G[..., :-1, :, :], G[..., -1, :, :]
+    B = Gl * (1j * sigma.astype(G.real.dtype))[..., None, :].astype(G.dtype)
+    RA, RB = realmat(Gl), realmat(B)
+    fold_ab = jnp.concatenate([RA, RB], axis=-1)
+    fold_t = jnp.concatenate([jnp.swapaxes(RA, -1, -2), jnp.swapaxes(RB, -1, -2)], axis=-1)
+    return TwoLevel(realmat(Gn), fold_ab, fold_t, h.astype(G.real.dtype))
+
+
+def fwd(tl: TwoLevel, theta, p0):
+    """Forward sweep. Returns ``(psi_f, Z, N)``: final real state ``(2D,)`` and, per layer,
+    :math:`Z_\\ell = G_{\\ell-1} i\\Sigma_\\ell\\chi_\\ell` and the state after the layer, ``(L, 2D)``."""
+    n = p0.shape[-1]
+    c, s = jnp.cos(tl.h * theta), jnp.sin(tl.h * theta)
+
+    def step(psi, xs):
+        M, cl, sl = xs
+        Y = psi @ M
+        a, b = Y[:n], Y[n:]
+        nxt = cl * a + sl * b
+        return nxt, (cl * b - sl * a, nxt)
+
+    psi, (Z, N) = jax.lax.scan(step, p0 @ tl.first, (tl.fold, c, s), reverse=True)
+    return psi, Z, N
+
+
+def grad(tl: TwoLevel, RO, theta, psi_f, Z):
+    """Adjoint sweep: :math:`\\partial\\varepsilon/\\partial\\theta`, ``(L,)``, given the forward sweep."""
+    n = psi_f.shape[-1]
+    c, s = jnp.cos(tl.h * theta), jnp.sin(tl.h * theta)
+
+    def step(lam, xs):
+        MT, Zl, cl, sl, hl = xs
+        g = 2.0 * hl * jnp.dot(lam, Zl)
+        Y = lam @ MT
+        return cl * Y[:n] + sl * Y[n:], g
+
+    _, g = jax.lax.scan(step, psi_f @ RO, (tl.fold_t, Z, c, s, tl.h))
+    return g
+
+
+def taylor2(tl: TwoLevel, RO, theta, psi_f, Z, N, v):
+    """:math:`v^\\top H v = \\frac{d^2}{ds^2}\\varepsilon(\\theta + s v)|_0` from the forward sweep."""
+    n = psi_f.shape[-1]
+    c, s = jnp.cos(tl.h * theta), jnp.sin(tl.h * theta)
+
+    def step(carry, xs):
+        M, cl, sl, hl, vl, Zl, Nl = xs
+        Y = carry @ M                                   # (2, 2n): rows d1, d2
+        a, b = Y[:, :n], Y[:, n:]
+        w = hl * vl
+        d1 = cl * a[0] + sl * b[0] + w * Zl
+        d2 = cl * a[1] + sl * b[1] + 2.0 * w * (cl * b[0] - sl * a[0]) - w * w * Nl
+        return jnp.stack([d1, d2]), None
+
+    zero = jnp.zeros((2, n), psi_f.dtype)
+    (d, _) = jax.lax.scan(step, zero, (tl.fold, c, s, tl.h, v, Z, N), reverse=True)
+    d1, d2 = d[0], d[1]
+    return 2.0 * jnp.dot(psi_f @ RO, d2) + 2.0 * jnp.dot(d1, d1 @ RO)

@@ -1,0 +1,280 @@
+r"""Residual, gradient, QNTK and dQNTK of a compiled circuit (pure JAX, state vectors).
+
+For one input state :math:`|\psi_0\rangle` (Liu et al., eqs. 2, 6, 14)
+
+.. math:: \varepsilon = \langle\psi_0|U^\dagger O U|\psi_0\rangle - O_0,\qquad
+          K = \sum_\ell \Big(\frac{\partial\varepsilon}{\partial\theta_\ell}\Big)^2,\qquad
+          \mu = \sum_{\ell_1\ell_2} \frac{\partial^2\varepsilon}{\partial\theta_{\ell_1}\partial\theta_{\ell_2}}
+                \frac{\partial\varepsilon}{\partial\theta_{\ell_1}}\frac{\partial\varepsilon}{\partial\theta_{\ell_2}}.
+
+The gradient is computed with the adjoint method on the compiled form
+(:mod:`qsntk.circuits.model`): one forward sweep that keeps the states
+:math:`\chi_\ell` right after each phase layer, one backward sweep with
+:math:`\lambda = O\,U|\psi_0\rangle`, and
+:math:`\partial_\ell\varepsilon = -2\,\mathrm{Im}\,\langle\lambda_\ell|S_\ell|\chi_\ell\rangle`
+(eq. 8 of Liu et al. in that frame). :func:`residual` carries this gradient as
+a custom JVP, so ``jax.grad``, ``jax.jvp`` of ``jax.grad`` (Hessian-vector
+products) and ``jax.hessian`` all work on it.
+
+The dQNTK is :math:`\mu = g^\top H g` with :math:`g = \nabla\varepsilon`. Two
+Hessian-vector-product routes are offered, neither forms ``H``:
+
+* ``method="taylor"`` (default): :math:`g^\top H g = \frac{d^2}{ds^2}\varepsilon(\theta + s g)|_{s=0}`,
+  propagating the state and its first two directional derivatives through the
+  circuit (one forward sweep, reusing the stored :math:`\chi_\ell`);
+* ``method="hvp"``: :math:`H g` = ``jax.jvp(jax.grad(residual), (θ,), (g,))``, then :math:`g\cdot Hg`.
+
+Circuits whose generators all have two eigenvalues (Pauli strings, Pauli
+rotations) run on the real folded form of :mod:`qsntk.circuits.fast`; pass
+``prepare(comp)`` to use it (``qntk_batch`` does so itself). Any other
+:class:`~qsntk.circuits.model.Compiled` circuit takes the general complex path.
+
+All functions take one sample (``theta`` of shape ``(L,)``, ``psi0`` of shape
+``(D,)``) and are meant to be ``jax.vmap``-ed and ``jax.jit``-ed; see
+:func:`qntk_batch`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from qsntk.circuits import fast
+from qsntk.circuits.fast import TwoLevel
+from qsntk.circuits.model import Compiled
+
+__all__ = ["prepare", "evolve", "residual", "residual_and_grad", "qntk", "dqntk", "QNTKStats",
+           "qntk_stats", "qntk_batch", "jacobian_inputs", "kernel_matrix", "hvp"]
+
+
+def prepare(comp: Compiled):
+    """The fastest exact form of a concrete compiled circuit (or batch of them):
+    :class:`~qsntk.circuits.fast.TwoLevel` when every generator has two eigenvalues,
+    else ``comp`` itself."""
+    if isinstance(comp, TwoLevel):
+        return comp
+    return fast.two_level(comp) if fast.is_two_level(comp) else comp
+
+
+def _forward(comp: Compiled, theta, psi0):
+    """Final state and the states :math:`\\chi_\\ell` after each phase layer, ``(L, D)``."""
+
+    def step(psi, xs):
+        th, s, G = xs
+        chi = jnp.exp(1j * th * s) * psi
+        return G @ chi, chi
+
+    psi = comp.gates[-1] @ psi0.astype(comp.gates.dtype)
+    psi, chis = jax.lax.scan(step, psi, (theta, comp.spectra, comp.gates[:-1]), reverse=True)
+    return psi, chis
+
+
+def evolve(comp: Compiled, theta, psi0):
+    """:math:`U(\\theta)|\\psi_0\\rangle`, shape ``(D,)`` (up to a global phase for a
+    :class:`~qsntk.circuits.fast.TwoLevel` circuit)."""
+    if isinstance(comp, TwoLevel):
+        n = psi0.shape[-1]
+        p = fast.fwd(comp, theta, fast.real_state(psi0))[0]
+        return p[:n] + 1j * p[n:]
+    return _forward(comp, theta, psi0)[0]
+
+
+def _adjoint(comp, O, theta, psi0):
+    """``(eps, grad, aux)``; ``aux`` is what :func:`_mu` needs from the forward sweep."""
+    if isinstance(comp, TwoLevel):
+        RO = fast.realmat(O)
+        psi, Z, N = fast.fwd(comp, theta, fast.real_state(psi0))
+        g = fast.grad(comp, RO, theta, psi, Z)
+        return jnp.dot(psi, psi @ RO), g, (RO, psi, Z, N)
+    psi, chis = _forward(comp, theta, psi0)
+    lam = O @ psi
+    eps = jnp.real(jnp.vdot(psi, lam))
+
+    def step(lam, xs):
+        G, s, th, chi = xs
+        lam = jnp.conj(G.T) @ lam
+        g = -2.0 * jnp.imag(jnp.vdot(lam, s * chi))
+        return jnp.exp(-1j * th * s) * lam, g
+
+    _, grad = jax.lax.scan(step, lam, (comp.gates[:-1], comp.spectra, theta, chis))
+    return eps, grad, (psi, chis)
+
+
+def _mu(comp, O, theta, aux, v):
+    if isinstance(comp, TwoLevel):
+        RO, psi, Z, N = aux
+        return fast.taylor2(comp, RO, theta, psi, Z, N, v)
+    psi, chis = aux
+    return _taylor2(comp, O, theta, chis, psi, v)
+
+
+@jax.custom_jvp
+def _expectation(comp, O, theta, psi0):
+    return _adjoint(comp, O, theta, psi0)[0]
+
+
+@_expectation.defjvp
+def _expectation_jvp(primals, tangents):
+    comp, O, theta, psi0 = primals
+    _, _, dtheta, _ = tangents
+    eps, grad, _ = _adjoint(comp, O, theta, psi0)
+    return eps, jnp.dot(grad, dtheta)
+
+
+def residual(comp: Compiled, O, theta, psi0, target=0.0):
+    """:math:`\\varepsilon(\\theta) = \\langle\\psi_0|U^\\dagger O U|\\psi_0\\rangle - O_0` (eq. 2 of Liu et al.).
+
+    Differentiable in ``theta`` (adjoint gradient; only ``theta`` is
+    differentiated, the circuit, ``O`` and ``psi0`` are constants).
+
+    Arguments:
+        comp: :class:`~qsntk.circuits.model.Compiled` circuit with ``L`` layers.
+        O: ``(D, D)`` Hermitian observable.
+        theta: ``(L,)`` angles (paper order).
+        psi0: ``(D,)`` input state.
+        target: :math:`O_0`.
+
+    Returns:
+        Real scalar.
+    """
+    return _expectation(jax.lax.stop_gradient(comp), jax.lax.stop_gradient(O), theta,
+                        jax.lax.stop_gradient(psi0)) - target
+
+
+def residual_and_grad(comp: Compiled, O, theta, psi0, target=0.0):
+    """:math:`(\\varepsilon, \\partial\\varepsilon/\\partial\\theta)` by the adjoint method (eq. 8).
+
+    Returns:
+        ``(eps, grad)``: scalar and ``(L,)``.
+    """
+    eps, grad, _ = _adjoint(comp, O, theta, psi0)
+    return eps - target, grad
+
+
+def qntk(comp: Compiled, O, theta, psi0):
+    """QNTK :math:`K = \\sum_\\ell (\\partial_\\ell\\varepsilon)^2` (eq. 6 of Liu et al.); scalar."""
+    grad = residual_and_grad(comp, O, theta, psi0)[1]
+    return jnp.dot(grad, grad)
+
+
+def hvp(f, theta, v):
+    """Hessian-vector product :math:`H v` of a scalar ``f(theta)``: ``jvp`` of ``grad`` (no Hessian formed)."""
+    return jax.jvp(jax.grad(f), (theta,), (v,))[1]
+
+
+def _taylor2(comp: Compiled, O, theta, chis, psi, v):
+    """:math:`\\frac{d^2}{ds^2}\\varepsilon(\\theta + s v)|_0` from the stored forward states."""
+
+    def step(carry, xs):
+        d1, d2 = carry
+        th, s, G, chi, vl = xs
+        ph = jnp.exp(1j * th * s)
+        a = ph * d1
+        n1 = a + 1j * vl * s * chi
+        n2 = ph * d2 + 2j * vl * s * a - (vl * s) ** 2 * chi
+        return (G @ n1, G @ n2), None
+
+    zero = jnp.zeros_like(psi)
+    (d1, d2), _ = jax.lax.scan(step, (zero, zero),
+                               (theta, comp.spectra, comp.gates[:-1], chis, v), reverse=True)
+    return 2.0 * jnp.real(jnp.vdot(O @ psi, d2)) + 2.0 * jnp.real(jnp.vdot(d1, O @ d1))
+
+
+def dqntk(comp, O, theta, psi0, *, method: str = "taylor"):
+    """dQNTK :math:`\\mu = g^\\top H g` (eq. 14 of Liu et al.) by a Hessian-vector product; scalar.
+
+    ``method`` is ``"taylor"`` (second directional derivative along g) or ``"hvp"``
+    (``jvp`` of ``grad``); neither forms the Hessian."""
+    return qntk_stats(comp, O, theta, psi0, method=method).mu
+
+
+class QNTKStats(NamedTuple):
+    """Per-sample results. Attributes: ``eps`` (scalar residual), ``grad`` ``(L,)``,
+    ``K`` (QNTK, eq. 6), ``mu`` (dQNTK, eq. 14)."""
+
+    eps: jax.Array
+    grad: jax.Array
+    K: jax.Array
+    mu: jax.Array
+
+
+def qntk_stats(comp: Compiled, O, theta, psi0, target=0.0, *, with_mu: bool = True,
+               method: str = "taylor") -> QNTKStats:
+    """ε, ∂ε/∂θ, K (eq. 6) and μ (eq. 14) for one angle sample.
+
+    Arguments:
+        comp, O, theta, psi0, target: as in :func:`residual`.
+        with_mu: compute μ (else ``mu`` is NaN).
+        method: ``"taylor"`` or ``"hvp"`` (see module doc); both are exact.
+
+    Returns:
+        :class:`QNTKStats`.
+    """
+    eps, grad, aux = _adjoint(comp, O, theta, psi0)
+    K = jnp.dot(grad, grad)
+    if not with_mu:
+        mu = jnp.full((), jnp.nan, dtype=K.dtype)
+    elif method == "taylor":
+        mu = _mu(comp, O, theta, aux, grad)
+    elif method == "hvp":
+        mu = jnp.dot(grad, hvp(lambda t: residual(comp, O, t, psi0), theta, grad))
+    else:
+        raise ValueError(f"unknown method {method!r}")
+    return QNTKStats(eps - target, grad, K, mu)
+
+
+def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
+               method: str = "taylor") -> QNTKStats:
+    """:func:`qntk_stats` over a batch of angles and, optionally, of circuits.
+
+    Arguments:
+        comp: one :class:`Compiled` circuit, or a batch of them (leading axis ``B``
+            on ``gates`` and ``spectra``, matching ``thetas``).
+        O: ``(D, D)``; thetas: ``(B, L)``; psi0: ``(D,)``.
+
+    Returns:
+        :class:`QNTKStats` with a leading batch axis ``B``.
+    """
+    comp = prepare(comp)
+    return _qntk_batch(comp, O, thetas, psi0, target, with_mu=with_mu, method=method)
+
+
+@partial(jax.jit, static_argnames=("with_mu", "method"))
+def _qntk_batch(comp, O, thetas, psi0, target, *, with_mu, method):
+    batched = comp.first.ndim == 3 if isinstance(comp, TwoLevel) else comp.gates.ndim == 4
+    fn = partial(qntk_stats, with_mu=with_mu, method=method)
+    return jax.vmap(fn, in_axes=(0 if batched else None, None, 0, None, None))(
+        comp, O, thetas, psi0, target)
+
+
+def jacobian_inputs(comp: Compiled, O, theta, inputs):
+    """:math:`\\partial\\varepsilon_\\delta/\\partial\\theta_\\ell` for a data set of input states.
+
+    Arguments:
+        inputs: ``(N, D)`` embedded inputs :math:`|\\Psi(x_\\delta)\\rangle` (eq. 3).
+        O: ``(D, D)`` or ``(k, D, D)`` observables :math:`O_i`.
+
+    Returns:
+        ``(N, L)`` or ``(N, k, L)`` Jacobian (rows ordered as the inputs).
+    """
+    one = lambda Oi, psi: residual_and_grad(comp, Oi, theta, psi)[1]
+    if O.ndim == 3:
+        return jax.vmap(lambda psi: jax.vmap(lambda Oi: one(Oi, psi))(O))(inputs)
+    return jax.vmap(lambda psi: one(O, psi))(inputs)
+
+
+def kernel_matrix(comp: Compiled, O, theta, inputs):
+    """Supervised QNTK :math:`K_{\\delta_1\\delta_2} = \\sum_\\ell \\partial_\\ell\\varepsilon_{\\delta_1}\\partial_\\ell\\varepsilon_{\\delta_2}`.
+
+    The kernel of the loss of eq. 3 of Liu et al. (with several outputs the
+    index is the pair ``(δ, i)``, flattened input-major).
+
+    Returns:
+        ``(N, N)`` (or ``(N k, N k)``) symmetric positive-semidefinite matrix.
+    """
+    J = jacobian_inputs(comp, O, theta, inputs)
+    J = J.reshape(-1, J.shape[-1])
+    return J @ J.T
