@@ -1,0 +1,416 @@
+r"""Run-directory drivers behind ``qsntk qntk`` and the Liu et al. figures.
+
+Each driver validates its arguments, opens a :class:`qsntk.io.RunDir`, computes
+in resumable pieces (one checkpoint per piece), and writes ``metrics.json``,
+``arrays.npz`` and a PNG. All randomness derives from ``config["seed"]``:
+
+* observable: ``fold_in(key(seed), 0)``;
+* circuit instance ``i`` at depth ``L``: ``fold_in(fold_in(fold_in(key(seed), 1), L), i)``;
+* its angles: ``fold_in(<instance key>, 1)``, input states ``fold_in(<instance key>, 2)``,
+
+so a resumed run reproduces the uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from qsntk.circuits import dynamics, fast, kernel, model, plots, theory
+from qsntk.circuits.haar import haar_frame
+from qsntk.circuits.paulis import pauli_label
+from qsntk.errors import InputError, check_choice, check_finite, check_int_at_least, check_positive
+from qsntk.io import RunDir
+from qsntk.progress import no_progress
+
+__all__ = ["kernel_scan", "train", "supervised", "theory_summary", "MAX_QUBITS"]
+
+MAX_QUBITS = 10
+
+
+# ---------------------------------------------------------------- shared pieces
+def _check_common(n_qubits, seed, terms):
+    check_int_at_least("qubits", n_qubits, 1)
+    if n_qubits > MAX_QUBITS:
+        raise InputError(f"qubits must be <= {MAX_QUBITS} (dense 2^n x 2^n gates), got {n_qubits}")
+    check_int_at_least("seed", seed, 0)
+    check_int_at_least("terms", terms, 1)
+
+
+def _observable(seed, n_qubits, terms):
+    obs = model.random_observable(key=jax.random.fold_in(jax.random.PRNGKey(seed), 0),
+                                  n_qubits=n_qubits, n_terms=terms)
+    return obs, model.observable_matrix(obs)
+
+
+def _instance_key(seed, L, i):
+    return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), 1), L), i)
+
+
+def _instance(seed, n_qubits, L, i):
+    key = _instance_key(seed, L, i)
+    return key, _build(key, n_qubits, L)
+
+
+@partial(jax.jit, static_argnums=(1, 2))
+def _build(key, n_qubits, L):
+    """Circuit of eq. 20 in the fast two-level form (Pauli spectra are exactly ±1)."""
+    comp = model.compile_circuit(model.random_circuit(key=key, n_qubits=n_qubits, n_layers=L))
+    return fast.fold(comp.gates, comp.spectra, jnp.ones(L, comp.spectra.dtype))
+
+
+@partial(jax.jit, static_argnums=(1,))
+def _angles(key, shape):
+    return jax.random.uniform(jax.random.fold_in(key, 1), shape, minval=0.0, maxval=2 * np.pi,
+                              dtype=jnp.float64)
+
+
+def _basis0(D):
+    return jnp.zeros(D, dtype=jnp.complex128).at[0].set(1.0)
+
+
+def _chunk(L, D, samples):
+    per = 8 * (4 * L * 2 * D + 64 * D)                # bytes per sample in the sweeps
+    return int(max(1, min(samples, 2 ** 28 // per)))
+
+
+def _obs_info(obs, O):
+    tr = theory.observable_traces(np.asarray(O))
+    return tr, {"paulis": [pauli_label(p) for p in np.asarray(obs.paulis)],
+                "coeffs": np.asarray(obs.coeffs), "tr_O": tr.t1, "tr_O2": tr.t2,
+                "tr_O3": tr.t3, "tr_O4": tr.t4}
+
+
+def _jackknife(groups, fn):
+    """Jackknife standard error of ``fn`` over the first axis (instances)."""
+    n = len(groups)
+    if n < 2:
+        return float("nan")
+    vals = np.array([fn(np.delete(groups, i, axis=0)) for i in range(n)])
+    return float(np.sqrt((n - 1) / n * np.sum((vals - vals.mean()) ** 2)))
+
+
+# ---------------------------------------------------------------- kernel scan (Fig. 1)
+def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), instances: int = 10,
+                samples: int = 1000, seed: int = 0, terms: int = 10, with_mu: bool = True,
+                overwrite: bool = False, progress=no_progress, figure_title: str | None = None) -> dict:
+    """QNTK statistics against depth: K̄, ΔK, μ for each L (Fig. 1 of Liu et al.).
+
+    For every ``L`` in ``layers``: ``instances`` circuits of eq. 20 (fresh Haar ``W`` and
+    Pauli generators), ``samples`` angle vectors uniform in :math:`[0, 2\\pi)^L` each,
+    input :math:`|0\\cdots0\\rangle`, a fixed random observable with ``terms`` Pauli terms.
+
+    Returns:
+        Summary dict ``{"out", "figures", "metrics"}``.
+    """
+    _check_common(n_qubits, seed, terms)
+    layers = sorted({check_int_at_least("layers", int(L), 1) for L in layers})
+    check_int_at_least("instances", instances, 1)
+    check_int_at_least("samples", samples, 2)
+    cfg = dict(kind="qntk-kernel", n_qubits=n_qubits, layers=layers, instances=instances,
+               samples=samples, seed=seed, terms=terms, with_mu=bool(with_mu))
+    run = RunDir(out, cfg, overwrite=overwrite)
+    D = 2 ** n_qubits
+    obs, O = _observable(seed, n_qubits, terms)
+    tr, obs_meta = _obs_info(obs, O)
+    psi0 = _basis0(D)
+    t0 = time.perf_counter()
+    results = {}
+    with progress(len(layers) * instances, f"QNTK, {n_qubits} qubits") as bar:
+        for L in layers:
+            like = (np.zeros((instances, samples)),) * 3
+            got = run.load_checkpoint(f"L{L}", like)
+            if got is None:
+                K, mu, eps = (np.zeros((instances, samples)) for _ in range(3))
+                chunk = _chunk(L, D, samples)
+                for i in range(instances):
+                    key, comp = _instance(seed, n_qubits, L, i)
+                    th = _angles(key, (samples, L))
+                    for a in range(0, samples, chunk):
+                        st = kernel.qntk_batch(comp, O, th[a:a + chunk], psi0, with_mu=with_mu)
+                        K[i, a:a + chunk] = np.asarray(st.K)
+                        mu[i, a:a + chunk] = np.asarray(st.mu)
+                        eps[i, a:a + chunk] = np.asarray(st.eps)
+                    bar.advance()
+                run.save_checkpoint(f"L{L}", (K, mu, eps), L=L)
+            else:
+                (K, mu, eps), _ = got
+                bar.advance(instances)
+            results[L] = (np.asarray(K), np.asarray(mu), np.asarray(eps))
+    metrics = _kernel_metrics(results, layers, O, tr, D, with_mu)
+    metrics.update(observable=obs_meta, D=D, wall_s=time.perf_counter() - t0, resumed=run.resumed)
+    arrays = {k: np.asarray(v) for k, v in metrics["per_L"].items()}
+    run.save_arrays("arrays", layers=np.asarray(layers), **arrays,
+                    **{f"K_L{L}": results[L][0] for L in layers},
+                    **({f"mu_L{L}": results[L][1] for L in layers} if with_mu else {}))
+    run.save_metrics(metrics)
+    fig = plots.kernel_figure(metrics, title=figure_title)
+    figs = [str(run.save_figure(fig, "qntk_kernel"))]
+    plots.close(fig)
+    return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics, "kernel")}
+
+
+def _kernel_metrics(results, layers, O, tr, D, with_mu):
+    On = np.asarray(O)
+    per = {k: [] for k in ("Kbar", "Kbar_se", "dK", "dK_within", "ratio", "ratio_se",
+                           "Kbar_exact", "Kbar_paper", "dK_exact", "dK_paper", "ratio_exact",
+                           "mu_mean", "mu_mean_se", "mu_std", "dmu_paper", "mu_mean_pairs")}
+    for L in layers:
+        K, mu, _ = results[L]
+        mom = theory.qntk_moments_exact(On, L)
+        per["Kbar"].append(K.mean())
+        per["Kbar_se"].append(K.mean(axis=1).std(ddof=1) / np.sqrt(len(K)) if len(K) > 1
+                              else K.std(ddof=1) / np.sqrt(K.size))
+        per["dK"].append(K.std(ddof=1))
+        per["dK_within"].append(np.sqrt(K.var(axis=1, ddof=1).mean()))
+        per["ratio"].append(K.std(ddof=1) / K.mean())
+        per["ratio_se"].append(_jackknife(K, lambda k: k.std(ddof=1) / k.mean()))
+        per["Kbar_exact"].append(mom.mean)
+        per["Kbar_paper"].append(float(theory.kbar_paper(L, tr.t2, D)))
+        per["dK_exact"].append(mom.std)
+        per["dK_paper"].append(float(theory.delta_k_paper(L, tr.t2, tr.t4, D)))
+        per["ratio_exact"].append(mom.std / mom.mean)
+        per["mu_mean"].append(mu.mean() if with_mu else np.nan)
+        per["mu_mean_se"].append(mu.std(ddof=1) / np.sqrt(mu.size) if with_mu else np.nan)
+        per["mu_std"].append(mu.std(ddof=1) if with_mu else np.nan)
+        per["dmu_paper"].append(float(theory.delta_mu_paper(L, tr.t2, D)))
+        per["mu_mean_pairs"].append(theory.mu_mean_pairs(On, L))
+    per = {k: np.asarray(v, dtype=float) for k, v in per.items()}
+    Ls = np.asarray(layers, dtype=float)
+    rel = np.abs(per["Kbar"] / per["Kbar_exact"] - 1)
+    big = Ls >= 8
+    fit = lambda y: float(np.polyfit(np.log(Ls), np.log(y), 1)[0]) if len(Ls) > 1 else float("nan")
+    m = {
+        "layers": list(map(int, layers)),
+        "per_L": per,
+        "kbar_max_rel_err_L_ge_8": float(rel[big].max()) if big.any() else float("nan"),
+        "kbar_over_paper_eq9": float(np.mean(per["Kbar"] / per["Kbar_paper"])),
+        "slope_dK_over_K": fit(per["ratio"]),
+        "slope_dK_over_K_exact": fit(per["ratio_exact"]),
+        "slope_dK_over_K_within": fit(per["dK_within"] / per["Kbar"]),
+        "ratio_floor_exact": theory.qntk_moments_exact(np.asarray(O), 2).parts["floor"],
+        "dK_over_exact_max_rel_err": float(np.max(np.abs(per["dK"] / per["dK_exact"] - 1))),
+    }
+    if with_mu:
+        m["dmu_over_eq15"] = (per["mu_std"] / per["dmu_paper"]).tolist()
+    return m
+
+
+def _headline(metrics, kind):
+    keys = {"kernel": ("kbar_max_rel_err_L_ge_8", "kbar_over_paper_eq9", "slope_dK_over_K",
+                       "slope_dK_over_K_exact", "wall_s"),
+            "train": ("gamma_exact", "gamma_paper", "gamma_fit", "max_abs_dev_exact",
+                      "max_abs_dev_paper", "wall_s"),
+            "supervised": ("max_rel_err_mean_kernel_vs_eq21", "max_rel_err_mean_lmin_vs_eq21",
+                           "wall_s")}[kind]
+    return {k: metrics[k] for k in keys if k in metrics}
+
+
+# ---------------------------------------------------------------- training (Fig. 2)
+def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps: int = 1000,
+          eta: float = 1e-4, seed: int = 0, terms: int = 10, target: float | None = None,
+          chunk: int = 100, overwrite: bool = False, progress=no_progress,
+          figure_title: str | None = None) -> dict:
+    """Gradient descent (eq. 4) on one circuit of eq. 20 from ``inits`` random initial angles.
+
+    The target defaults to :math:`O_0 = \\mathrm{Tr}(O)/D`, the Haar average of
+    :math:`\\langle O\\rangle`, so every initial residual is reachable. Compares the mean of
+    :math:`\\varepsilon(t)/\\varepsilon(0)` with :math:`e^{-\\gamma t}` for the exact
+    :math:`\\gamma = \\eta\\bar K` and for eq. 11 of Liu et al.
+
+    Returns:
+        Summary dict ``{"out", "figures", "metrics"}``.
+    """
+    _check_common(n_qubits, seed, terms)
+    check_int_at_least("layers", n_layers, 1)
+    check_int_at_least("inits", inits, 1)
+    check_int_at_least("steps", steps, 1)
+    check_int_at_least("chunk", chunk, 1)
+    check_positive("eta", eta)
+    if target is not None:
+        check_finite("target", target)
+    cfg = dict(kind="qntk-train", n_qubits=n_qubits, n_layers=n_layers, inits=inits, steps=steps,
+               eta=float(eta), seed=seed, terms=terms, target=target)
+    run = RunDir(out, cfg, overwrite=overwrite)
+    D = 2 ** n_qubits
+    obs, O = _observable(seed, n_qubits, terms)
+    tr, obs_meta = _obs_info(obs, O)
+    O0 = tr.t1 / D if target is None else float(target)
+    key, comp = _instance(seed, n_qubits, n_layers, 0)
+    psi0 = _basis0(D)
+    th = _angles(key, (inits, n_layers))
+    eps_h, K_h = np.zeros((inits, 0)), np.zeros((inits, 0))
+    got = _load_train(run, inits, n_layers)        # histories grow, so no fixed-shape template
+    if got is not None:
+        th, eps_h, K_h = got
+    t0 = time.perf_counter()
+    done = max(eps_h.shape[1] - 1, 0)
+    with progress(steps, "gradient descent") as bar:
+        bar.advance(done)
+        while done < steps:
+            n = min(chunk, steps - done)
+            trace = dynamics.gradient_descent_batch(comp, O, jnp.asarray(th), psi0, O0, eta=eta, steps=n)
+            e, k = np.asarray(trace.eps), np.asarray(trace.K)
+            eps_h = e if done == 0 else np.concatenate([eps_h, e[:, 1:]], axis=1)
+            K_h = k if done == 0 else np.concatenate([K_h, k[:, 1:]], axis=1)
+            th = np.asarray(trace.theta)
+            done += n
+            run.save_checkpoint("train", (th, eps_h, K_h), step=done)
+            bar.advance(n)
+    metrics = _train_metrics(eps_h, K_h, eta, n_layers, O, tr, D)
+    metrics.update(observable=obs_meta, target=O0, wall_s=time.perf_counter() - t0, D=D,
+                   resumed=run.resumed)
+    run.save_arrays("arrays", eps=eps_h, K=K_h, t=np.arange(steps + 1))
+    run.save_metrics(metrics)
+    fig = plots.train_figure(eps_h, metrics, eta, title=figure_title)
+    figs = [str(run.save_figure(fig, "qntk_train"))]
+    plots.close(fig)
+    return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics, "train")}
+
+
+def _load_train(run, inits, L):
+    f = run.checkpoint_path("train")
+    if not f.exists():
+        return None
+    with np.load(f) as data:
+        keys = sorted(k for k in data.files if k.startswith("leaf_"))
+        if len(keys) != 3:
+            return None
+        th, eps, K = (data[k] for k in keys)
+    if th.shape != (inits, L) or eps.shape[0] != inits or eps.shape != K.shape:
+        return None
+    return th, eps, K
+
+
+def _train_metrics(eps, K, eta, L, O, tr, D):
+    t = np.arange(eps.shape[1])
+    ratio = eps / np.where(eps[:, :1] == 0, np.nan, eps[:, :1])
+    mean = np.nanmean(ratio, axis=0)
+    kbar = float(theory.kbar_exact(L, D, tr.t1, tr.t2))
+    mom = theory.qntk_moments_exact(np.asarray(O), L)
+    g_exact, g_paper = eta * kbar, float(theory.gamma_paper(eta, L, tr.t2, D))
+    ok = mean > 0.05
+    ok &= np.cumprod(ok).astype(bool)
+    gfit = float(-np.polyfit(t[ok], np.log(mean[ok]), 1)[0]) if ok.sum() > 2 else float("nan")
+    pred_g = theory.mean_decay_gamma(t, eta, mom.mean, mom.std)
+    return {
+        "kbar_exact": kbar, "dK_exact": mom.std, "kbar_paper": float(theory.kbar_paper(L, tr.t2, D)),
+        "K0_mean": float(K[:, 0].mean()), "K0_std": float(K[:, 0].std(ddof=1)) if len(K) > 1 else 0.0,
+        "Kend_mean": float(K[:, -1].mean()),
+        "gamma_exact": g_exact, "gamma_paper": g_paper, "gamma_fit": gfit,
+        "max_abs_dev_exact": float(np.nanmax(np.abs(mean - np.exp(-g_exact * t)))),
+        "max_abs_dev_paper": float(np.nanmax(np.abs(mean - np.exp(-g_paper * t)))),
+        "max_abs_dev_fluct": float(np.nanmax(np.abs(mean - pred_g))),
+        "mean_ratio": mean, "eps0": eps[:, 0],
+    }
+
+
+# ---------------------------------------------------------------- supervised (Fig. 3)
+def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5, 6, 7, 8, 9, 10),
+               instances: int = 50, seed: int = 0, terms: int = 10, inputs: str = "haar",
+               overwrite: bool = False, progress=no_progress, figure_title: str | None = None) -> dict:
+    """Spectrum of the supervised QNTK for orthonormal inputs against the data-set size (Fig. 3).
+
+    For each size ``|A|``: ``instances`` circuits of eq. 20, random angles, ``|A|``
+    mutually orthogonal inputs (``"haar"``: a Haar-random orthonormal frame per
+    instance; ``"basis"``: the first ``|A|`` computational basis states), and the
+    eigenvalues of :math:`K_{\\delta_1\\delta_2}`.
+
+    Returns:
+        Summary dict ``{"out", "figures", "metrics"}``.
+    """
+    _check_common(n_qubits, seed, terms)
+    check_int_at_least("layers", n_layers, 1)
+    check_int_at_least("instances", instances, 1)
+    check_choice("inputs", inputs, ("haar", "basis"))
+    D = 2 ** n_qubits
+    sizes = sorted({check_int_at_least("sizes", int(a), 1) for a in sizes})
+    if sizes[-1] > D:
+        raise InputError(f"sizes must be <= 2^qubits = {D} for orthogonal inputs, got {sizes[-1]}")
+    cfg = dict(kind="qntk-supervised", n_qubits=n_qubits, n_layers=n_layers, sizes=sizes,
+               instances=instances, seed=seed, terms=terms, inputs=inputs)
+    run = RunDir(out, cfg, overwrite=overwrite)
+    obs, O = _observable(seed, n_qubits, terms)
+    tr, obs_meta = _obs_info(obs, O)
+    t0 = time.perf_counter()
+    eig, mean_k = {}, {}
+    kfun = jax.jit(kernel.kernel_matrix)
+    with progress(len(sizes) * instances, "supervised QNTK") as bar:
+        for A in sizes:
+            got = run.load_checkpoint(f"A{A}", (np.zeros((instances, A)), np.zeros((A, A))))
+            if got is None:
+                ev, acc = np.zeros((instances, A)), np.zeros((A, A))
+                for i in range(instances):
+                    key, comp = _instance(seed, n_qubits, n_layers, i)
+                    th = _angles(key, (n_layers,))
+                    X = (haar_frame(key=jax.random.fold_in(key, 2 + 1000 * A), dim=D, count=A)
+                         if inputs == "haar" else jnp.eye(D, dtype=jnp.complex128)[:A])
+                    Km = np.asarray(kfun(comp, O, th, X))
+                    ev[i] = np.linalg.eigvalsh(Km)
+                    acc += Km / instances
+                    bar.advance()
+                run.save_checkpoint(f"A{A}", (ev, acc), A=A)
+            else:
+                (ev, acc), _ = got
+                bar.advance(instances)
+            eig[A], mean_k[A] = np.asarray(ev), np.asarray(acc)
+    metrics = _supervised_metrics(eig, mean_k, sizes, n_layers, tr, D)
+    metrics.update(observable=obs_meta, wall_s=time.perf_counter() - t0, D=D, resumed=run.resumed)
+    run.save_arrays("arrays", sizes=np.asarray(sizes), **{f"eig_A{A}": eig[A] for A in sizes},
+                    **{f"meanK_A{A}": mean_k[A] for A in sizes})
+    run.save_metrics(metrics)
+    fig = plots.supervised_figure(metrics, title=figure_title)
+    figs = [str(run.save_figure(fig, "qntk_supervised"))]
+    plots.close(fig)
+    return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics, "supervised")}
+
+
+def _supervised_metrics(eig, mean_k, sizes, L, tr, D):
+    lmin = np.array([eig[A][:, 0].mean() for A in sizes])
+    lmin_se = np.array([eig[A][:, 0].std(ddof=1) / math.sqrt(len(eig[A])) if len(eig[A]) > 1
+                        else float("nan") for A in sizes])
+    lmin_meanK = np.array([np.linalg.eigvalsh(mean_k[A])[0] for A in sizes])
+    eq21 = np.array([theory.lowest_eigenvalue_paper(L, A, tr.t1, tr.t2, D) for A in sizes])
+    upper = np.array([2.0 * L * D * tr.v / (D ** 2 - 1) ** 2] * len(sizes))
+    second = np.array([eig[A][:, 1].mean() if A > 1 else np.nan for A in sizes])
+    return {
+        "sizes": list(map(int, sizes)), "lmin_mean": lmin, "lmin_se": lmin_se,
+        "lmin_of_mean_kernel": lmin_meanK, "eq21": eq21, "other_eigs_exact": upper,
+        "second_eig_mean": second,
+        "max_rel_err_mean_kernel_vs_eq21": float(np.max(np.abs(lmin_meanK / eq21 - 1))),
+        "max_rel_err_mean_lmin_vs_eq21": float(np.max(np.abs(lmin / eq21 - 1))),
+        "rel_dev_mean_lmin_vs_eq21": (lmin / eq21 - 1),
+    }
+
+
+# ---------------------------------------------------------------- closed forms only
+def theory_summary(*, n_qubits: int = 4, n_layers: int = 40, eta: float = 1e-4,
+                   n_data: int | None = None, seed: int = 0, terms: int = 10) -> dict:
+    """Paper formulas and exact finite-D values for the random observable of ``seed``."""
+    _check_common(n_qubits, seed, terms)
+    L = check_int_at_least("layers", n_layers, 1)
+    check_positive("eta", eta)
+    D = 2 ** n_qubits
+    if n_data is not None:
+        check_int_at_least("data", n_data, 1)
+        if n_data > D:
+            raise InputError(f"data must be <= 2^qubits = {D}, got {n_data}")
+    obs, O = _observable(seed, n_qubits, terms)
+    tr, meta = _obs_info(obs, O)
+    mom = theory.qntk_moments_exact(np.asarray(O), L)
+    out = {"D": D, "L": L, "observable": meta,
+           "Kbar_eq9": float(theory.kbar_paper(L, tr.t2, D)), "Kbar_exact": mom.mean,
+           "dK_eq12": float(theory.delta_k_paper(L, tr.t2, tr.t4, D)), "dK_exact": mom.std,
+           "dK_over_Kbar_exact": mom.std / mom.mean, "dK_over_Kbar_floor": mom.parts["floor"],
+           "gamma_eq11": float(theory.gamma_paper(eta, L, tr.t2, D)),
+           "gamma_exact": float(eta * mom.mean),
+           "dmu_eq15_no_eta": float(theory.delta_mu_paper(L, tr.t2, D)),
+           "mu_mean_pairs": theory.mu_mean_pairs(np.asarray(O), L)}
+    if n_data is not None:
+        out["lowest_eig_eq21"] = float(theory.lowest_eigenvalue_paper(L, n_data, tr.t1, tr.t2, D))
+    return out
