@@ -162,8 +162,8 @@ def qntk_moments_exact(O, L, *, last_overlap=None) -> QNTKMoments:
     Arguments:
         O: ``(D, D)`` Hermitian observable; L: number of layers (>= 1).
         last_overlap: :math:`x_L` as in :func:`kbar_exact`; ``None`` averages over a
-            random last Pauli for an input with :math:`x_L \in \{0, \pm 1\}` (e.g. a
-            computational basis state), where :math:`\mathbb E(1-x_L^2)^2 = \mathbb E(1-x_L^2) = D/(D+1)`.
+            random last Pauli for an input with :math:`x_L \\in \\{0, \\pm 1\\}` (e.g. a
+            computational basis state), where :math:`\\mathbb E(1-x_L^2)^2 = \\mathbb E(1-x_L^2) = D/(D+1)`.
 
     Returns:
         :class:`QNTKMoments`.
@@ -203,16 +203,16 @@ def qntk_moments_exact(O, L, *, last_overlap=None) -> QNTKMoments:
 
 
 def mu_mean_pairs(O, L):
-    """Interior-pair part of :math:`\mathbb E\mu` (eq. 14), exact: :math:`2(L-1)(L-2)\,b^2\,\mathbb E_\rho\kappa_3(\rho)`.
+    """Interior-pair part of :math:`\\mathbb E\\mu` (eq. 14), exact: :math:`2(L-1)(L-2)\\,b^2\\,\\mathbb E_\\rho\\kappa_3(\\rho)`.
 
-    For layers :math:`a < b < L`, :math:`H_{ab} = -\mathrm{Tr}(\rho[Y_b,[Y_a,O]])` and two
-    second-moment twirls give :math:`\mathbb E[H_{ab}g_ag_b|\rho] = 2b^2\kappa_3(\rho)` with
-    :math:`b = D/(D^2-1)` and :math:`\kappa_3 = \langle O^3\rangle - 3\langle O\rangle\langle O^2\rangle + 2\langle O\rangle^3`
+    For layers :math:`a < b < L`, :math:`H_{ab} = -\\mathrm{Tr}(\\rho[Y_b,[Y_a,O]])` and two
+    second-moment twirls give :math:`\\mathbb E[H_{ab}g_ag_b|\\rho] = 2b^2\\kappa_3(\\rho)` with
+    :math:`b = D/(D^2-1)` and :math:`\\kappa_3 = \\langle O^3\\rangle - 3\\langle O\\rangle\\langle O^2\\rangle + 2\\langle O\\rangle^3`
     the third cumulant of O in the output state. This :math:`O(L^2)` term dominates
-    :math:`\mathbb E\mu` at large L (the remaining diagonal and last-layer terms are
-    :math:`O(L)`); it vanishes when :math:`\mathbb E\kappa_3 = 0` (e.g. :math:`\mathrm{Tr}O = \mathrm{Tr}O^3 = 0`),
-    the case in which Liu et al. state :math:`\mathbb E\mu = 0`. Leading order:
-    :math:`2L^2\,\mathrm{Tr}(O^3)/D^3` for traceless O.
+    :math:`\\mathbb E\\mu` at large L (the remaining diagonal and last-layer terms are
+    :math:`O(L)`); it vanishes when :math:`\\mathbb E\\kappa_3 = 0` (e.g. :math:`\\mathrm{Tr}O = \\mathrm{Tr}O^3 = 0`),
+    the case in which Liu et al. state :math:`\\mathbb E\\mu = 0`. Leading order:
+    :math:`2L^2\\,\\mathrm{Tr}(O^3)/D^3` for traceless O.
     """
     O = np.asarray(O, dtype=complex)
     D = O.shape[0]
@@ -241,4 +241,4 @@ def mean_decay_gamma(t, eta, kbar, dk):
     if dk <= 0:
         return np.exp(-eta * kbar * t)
     shape, scale = kbar ** 2 / dk ** 2, dk ** 2 / kbar
-    return (1.0 + eta * t * scale) ** (-shape)
+    return np.exp(-shape * np.log1p(eta * t * scale))

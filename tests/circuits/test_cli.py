@@ -1,0 +1,87 @@
+"""``qsntk qntk`` and ``qsntk reproduce liu2023-*``: run directories, resume, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qsntk.cli import main
+
+
+def _run(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["kernel", "--qubits", "0"], "qubits must be >= 1, got 0"),
+    (["kernel", "--qubits", "11"], "qubits must be <= 10"),
+    (["kernel", "--layers", "4,x"], "'4,x'"),
+    (["kernel", "--layers", "0"], "layers must be >= 1, got 0"),
+    (["kernel", "--samples", "1"], "samples must be >= 2, got 1"),
+    (["kernel", "--terms", "0"], "terms must be >= 1, got 0"),
+    (["kernel", "--seed", "-3"], "seed must be >= 0, got -3"),
+    (["train", "--eta", "nan"], "eta must be finite, got nan"),
+    (["train", "--eta", "-1e-4"], "eta must be > 0, got -0.0001"),
+    (["train", "--target", "inf"], "target must be finite, got inf"),
+    (["train", "--steps", "0"], "steps must be >= 1, got 0"),
+    (["supervised", "--qubits", "2", "--sizes", "2,5"], "sizes must be <= 2^qubits = 4 for orthogonal inputs, got 5"),
+    (["supervised", "--inputs", "frame"], "'frame'"),
+    (["theory", "--data", "40"], "data must be <= 2^qubits = 16, got 40"),
+    (["kernel", "--qubits", "two"], "'two'"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    extra = [] if argv[0] == "theory" else ["--out", str(out_dir)]
+    code, out, err = _run(["qntk", *argv, *extra], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qsntk: error:") and needle in lines[0], err
+    assert not out_dir.exists()                               # validated before writing
+
+
+def test_kernel_run_directory_and_resume(capsys, tmp_path):
+    d = tmp_path / "k"
+    argv = ["qntk", "kernel", "--qubits", "2", "--layers", "1,3", "--instances", "2", "--samples", "16",
+            "--out", str(d)]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["out"] == str(d)
+    for f in ("config.json", "metrics.json", "arrays.npz", "qntk_kernel.png", "checkpoints/L1.npz",
+              "checkpoints/L3.npz"):
+        assert (d / f).exists(), f
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["layers"] == [1, 3] and cfg["seed"] == 0
+    first = dict(np.load(d / "arrays.npz"))
+    # interrupted run: one depth's checkpoint lost -> rerun recomputes it identically
+    (d / "checkpoints/L3.npz").unlink()
+    code, _, _ = _run(argv, capsys)
+    assert code == 0
+    again = dict(np.load(d / "arrays.npz"))
+    np.testing.assert_array_equal(first["K_L3"], again["K_L3"])
+    np.testing.assert_array_equal(first["mu_L1"], again["mu_L1"])
+    assert json.loads((d / "metrics.json").read_text())["resumed"] is True
+    # another config on the same directory is refused
+    code, _, err = _run(argv[:-4] + ["--samples", "8", "--out", str(d)], capsys)
+    assert code == 2 and "another config" in err and "samples" in err
+
+
+def test_train_supervised_theory_and_reproduce_list(capsys, tmp_path):
+    code, out, _ = _run(["qntk", "train", "--qubits", "1", "--layers", "4", "--inits", "3", "--steps", "30",
+                         "--chunk", "20", "--eta", "0.01", "--out", str(tmp_path / "t")], capsys)
+    assert code == 0
+    m = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    assert len(m["mean_ratio"]) == 31 and m["mean_ratio"][0] == 1.0
+    code, out, _ = _run(["qntk", "supervised", "--qubits", "2", "--layers", "4", "--sizes", "2,3",
+                         "--instances", "2", "--inputs", "basis", "--out", str(tmp_path / "s")], capsys)
+    assert code == 0
+    eig = np.load(tmp_path / "s" / "arrays.npz")["eig_A3"]
+    assert eig.shape == (2, 3) and np.all(eig > -1e-12)
+    code, out, _ = _run(["qntk", "theory", "--qubits", "3", "--layers", "8", "--data", "3"], capsys)
+    th = json.loads(out)
+    assert code == 0 and th["Kbar_exact"] > th["Kbar_eq9"] > 0 and "lowest_eig_eq21" in th
+    code, out, _ = _run(["reproduce", "--list"], capsys)
+    assert code == 0 and all(f"liu2023-fig{i}" in out for i in (1, 2, 3))

@@ -1,0 +1,168 @@
+"""Residual, gradient, QNTK and dQNTK against dense unitaries, finite differences and full Hessians."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+from qsntk.circuits import fast, kernel, model
+from qsntk.circuits.paulis import pauli_matrix
+from qsntk.errors import InputError
+
+N_Q, L = 3, 5
+D = 2 ** N_Q
+
+
+@pytest.fixture(scope="module")
+def setup():
+    @jax.jit
+    def make(key):
+        k = jax.random.split(key, 3)
+        circ = model.random_circuit(key=k[0], n_qubits=N_Q, n_layers=L)
+        O = model.observable_matrix(model.random_observable(key=k[1], n_qubits=N_Q))
+        return circ, model.compile_circuit(circ), O, jax.random.uniform(k[2], (L,), maxval=2 * np.pi)
+
+    circ, comp, O, theta = make(jax.random.PRNGKey(0))
+    psi0 = jnp.zeros(D, complex).at[3].set(1.0)
+    return circ, comp, kernel.prepare(comp), O, theta, psi0
+
+
+def _dense_U(circ, theta):
+    """Eq. 1 left to right with scipy's expm, independent of qsntk's rotation code."""
+    U = np.eye(D, dtype=complex)
+    for W, c, t in zip(np.asarray(circ.W), np.asarray(circ.generators), np.asarray(theta)):
+        U = U @ W @ scipy.linalg.expm(1j * t * pauli_matrix(c))
+    return U
+
+
+def _eps_dense(circ, O, psi0):
+    def f(t):
+        psi = model.unitary(circ, t) @ psi0
+        return jnp.real(jnp.vdot(psi, O @ psi))
+    return f
+
+
+def test_ordering_and_compiled_form(setup):
+    circ, comp, _, O, theta, psi0 = setup
+    U = _dense_U(circ, theta)
+    np.testing.assert_allclose(model.unitary(circ, theta), U, atol=1e-13)
+    np.testing.assert_allclose(model.unitary_compiled(comp, theta), U, atol=1e-13)
+    # layer L acts first: with L = 2, U psi = W1 e^{i t1 X1} W2 e^{i t2 X2} psi
+    two = model.PauliCircuit(circ.W[:2], circ.generators[:2])
+    W1, W2 = np.asarray(circ.W[:2])
+    X1, X2 = (pauli_matrix(c) for c in np.asarray(circ.generators[:2]))
+    want = W1 @ scipy.linalg.expm(0.3j * X1) @ W2 @ scipy.linalg.expm(1.1j * X2) @ np.asarray(psi0)
+    np.testing.assert_allclose(model.unitary(two, jnp.array([0.3, 1.1])) @ psi0, want, atol=1e-13)
+
+
+def test_general_hermitian_generators():
+    rng = np.random.default_rng(5)
+    W = np.asarray(model.haar_unitary(key=jax.random.PRNGKey(7), dim=4, shape=(3,)))
+    A = rng.normal(size=(3, 4, 4)) + 1j * rng.normal(size=(3, 4, 4))
+    X = (A + A.conj().transpose(0, 2, 1)) / 2
+    t = np.array([0.2, -0.9, 1.7])
+    U = np.eye(4)
+    for Wl, Xl, tl in zip(W, X, t):
+        U = U @ Wl @ scipy.linalg.expm(1j * tl * Xl)
+    comp = model.compile_generators(W, X)
+    np.testing.assert_allclose(model.unitary_compiled(comp, t), U, atol=1e-12)
+    assert kernel.prepare(comp) is comp                      # four-level spectra: general path
+    with pytest.raises(InputError, match="two eigenvalues"):
+        fast.two_level(comp)
+    with pytest.raises(InputError, match="shape"):
+        model.compile_generators(W, X[:2])
+
+
+def test_residual_and_gradient(setup):
+    circ, comp, tl, O, theta, psi0 = setup
+    f = _eps_dense(circ, O, psi0)
+    psi = _dense_U(circ, theta) @ np.asarray(psi0)
+    eps_ref = np.real(psi.conj() @ np.asarray(O) @ psi) - 0.25
+    h = 1e-6
+    shifts = jnp.concatenate([theta + h * jnp.eye(L), theta - h * jnp.eye(L)])
+    vals = np.asarray(jax.jit(jax.vmap(f))(shifts))
+    fd = (vals[:L] - vals[L:]) / (2 * h)
+
+    @jax.jit
+    def ours(c):
+        eps, g = kernel.residual_and_grad(c, O, theta, psi0, 0.25)
+        return eps, g, jax.grad(lambda t: kernel.residual(c, O, t, psi0))(theta), kernel.qntk(c, O, theta, psi0)
+
+    for c in (comp, tl):
+        eps, g, g2, K = ours(c)
+        assert np.isclose(eps, eps_ref, atol=1e-13)
+        np.testing.assert_allclose(g, fd, atol=1e-8)
+        np.testing.assert_allclose(g2, g, atol=1e-13)
+        assert np.isclose(K, np.dot(fd, fd), rtol=1e-7)
+
+
+def test_gradient_is_eq8_commutator(setup):
+    """Eq. 8: de/dth_l = -i <psi0| U_+^dag [X_l, U_-^dag O U_-] U_+ |psi0>."""
+    circ, comp, _, O, theta, psi0 = setup
+    Ws, Xs = np.asarray(circ.W), [pauli_matrix(c) for c in np.asarray(circ.generators)]
+    A = [Ws[k] @ scipy.linalg.expm(1j * float(theta[k]) * Xs[k]) for k in range(L)]
+    _, g = kernel.residual_and_grad(comp, O, theta, psi0)
+    for l in range(L):
+        Um = np.linalg.multi_dot([np.eye(D)] + A[:l + 1])
+        Up = np.linalg.multi_dot([np.eye(D), np.eye(D)] + A[l + 1:])
+        M = Um.conj().T @ np.asarray(O) @ Um
+        chi = Up @ np.asarray(psi0)
+        want = np.real(-1j * chi.conj() @ (Xs[l] @ M - M @ Xs[l]) @ chi)
+        assert np.isclose(g[l], want, atol=1e-13)
+
+
+def test_dqntk_three_ways(setup):
+    circ, comp, tl, O, theta, psi0 = setup
+    f = _eps_dense(circ, O, psi0)
+    H = np.asarray(jax.jit(jax.hessian(f))(theta))           # full Hessian, tiny case only
+    g = np.asarray(jax.grad(f)(theta))
+    mu_ref = g @ H @ g
+    @jax.jit
+    def ours(c):
+        a = kernel.qntk_stats(c, O, theta, psi0, method="taylor")
+        b = kernel.qntk_stats(c, O, theta, psi0, method="hvp")
+        return a.mu, b.mu, a.K, kernel.hvp(lambda s: kernel.residual(c, O, s, psi0), theta, a.grad)
+
+    for c in (comp, tl):
+        mu_t, mu_h, K, hv = ours(c)
+        assert np.isclose(mu_t, mu_ref, rtol=1e-11, atol=1e-12)
+        assert np.isclose(mu_h, mu_ref, rtol=1e-11, atol=1e-12)
+        assert np.isclose(K, g @ g, rtol=1e-12)
+        np.testing.assert_allclose(hv, H @ g, atol=1e-11)
+
+
+def test_batches_and_non_pauli_two_level():
+    keys = jax.random.split(jax.random.PRNGKey(3), 4)
+    comps = jax.vmap(lambda k: model.compile_circuit(model.random_circuit(key=k, n_qubits=2, n_layers=3)))(keys)
+    O = model.observable_matrix(model.random_observable(key=jax.random.PRNGKey(4), n_qubits=2))
+    th = jax.random.uniform(jax.random.PRNGKey(5), (4, 3))
+    psi0 = jnp.zeros(4, complex).at[0].set(1.0)
+    st = kernel.qntk_batch(comps, O, th, psi0)
+    stats = jax.jit(kernel.qntk_stats)
+    for i in range(4):
+        one = jax.tree_util.tree_map(lambda a: a[i], comps)
+        ref = stats(one, O, th[i], psi0)
+        assert np.isclose(st.K[i], ref.K, rtol=1e-12) and np.isclose(st.mu[i], ref.mu, rtol=1e-10)
+    # rotation-style generators X/2 (spectrum +-1/2) take the fast path too
+    W = np.asarray(model.haar_unitary(key=jax.random.PRNGKey(8), dim=4, shape=(3,)))
+    X = np.stack([pauli_matrix(c) / 2 + 0.3 * np.eye(4) for c in ([1, 0], [3, 2], [2, 2])])
+    comp = model.compile_generators(W, X)
+    tlev = kernel.prepare(comp)
+    assert isinstance(tlev, fast.TwoLevel)
+    a, b = stats(comp, O, th[0], psi0), stats(tlev, O, th[0], psi0)
+    assert np.isclose(a.eps, b.eps, atol=1e-13) and np.allclose(a.grad, b.grad, atol=1e-13)
+    assert np.isclose(a.mu, b.mu, rtol=1e-11)
+
+
+def test_kernel_matrix_is_jacobian_gram(setup):
+    circ, comp, tl, O, theta, psi0 = setup
+    X = np.asarray(model.haar_unitary(key=jax.random.PRNGKey(9), dim=D))[:, :3].T
+    J = np.stack([np.asarray(jax.grad(_eps_dense(circ, O, jnp.asarray(x)))(theta)) for x in X])
+    Km = np.asarray(kernel.kernel_matrix(tl, O, theta, jnp.asarray(X)))
+    np.testing.assert_allclose(Km, J @ J.T, atol=1e-12)
+    # two outputs O_i: the (delta, i) kernel, input-major
+    O2 = jnp.stack([O, O @ O])
+    Km2 = np.asarray(kernel.kernel_matrix(comp, O2, theta, jnp.asarray(X)))
+    assert Km2.shape == (6, 6)
+    np.testing.assert_allclose(Km2[::2, ::2], Km, atol=1e-12)
