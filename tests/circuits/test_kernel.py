@@ -134,7 +134,7 @@ def test_dqntk_three_ways(setup):
 
 def test_batches_and_non_pauli_two_level():
     keys = jax.random.split(jax.random.PRNGKey(3), 4)
-    comps = jax.vmap(lambda k: model.compile_circuit(model.random_circuit(key=k, n_qubits=2, n_layers=3)))(keys)
+    comps = jax.jit(jax.vmap(lambda k: model.compile_circuit(model.random_circuit(key=k, n_qubits=2, n_layers=3))))(keys)
     O = model.observable_matrix(model.random_observable(key=jax.random.PRNGKey(4), n_qubits=2))
     th = jax.random.uniform(jax.random.PRNGKey(5), (4, 3))
     psi0 = jnp.zeros(4, complex).at[0].set(1.0)

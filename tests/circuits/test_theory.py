@@ -1,5 +1,7 @@
 """Closed forms (Weingarten calculus, exact finite-D Haar moments) against Monte Carlo with error bars."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,21 +42,37 @@ def test_weingarten_closed_forms_and_monte_carlo():
     _close(np.real(ev(A) * ev(B) * ev(O)), np.real(wg.haar_state_moment([A, B, O])))
 
 
-def _ensemble_K(n, L, N, O, seed, psi0=None, codes_last=None):
-    """K for N fresh circuits of eq. 20 (fresh W, Paulis and angles each)."""
-    D = 2 ** n
-    psi0 = jnp.zeros(D, complex).at[0].set(1.0) if psi0 is None else psi0
+def test_fourth_moment_constants_closed_form():
+    """The Weingarten sums c2, c4 of docs/qntk.md for a Haar-rotated Pauli string."""
+    for D in (2, 4, 8, 16):
+        X = np.diag(np.r_[np.ones(D // 2), -np.ones(D // 2)]).astype(complex)
+        R = np.zeros((D, D), complex)
+        R[0, 0], R[1, 1] = 1.0, -1.0
+        assert np.isclose(wg.haar_expect(X, [R, R]).real, 2 * D / (D ** 2 - 1), rtol=1e-10)
+        assert np.isclose(wg.haar_expect(X, [R] * 4).real, 12 * (D + 2) / ((D ** 2 - 1) * (D + 3)), rtol=1e-9)
 
-    @jax.jit
-    def one(key):
+
+@functools.lru_cache(maxsize=None)
+def _K_fn(n, L):
+    """K for fresh circuits of eq. 20 (fresh W, Paulis and angles each), optionally with a fixed last Pauli."""
+    D = 2 ** n
+    psi0 = jnp.zeros(D, complex).at[0].set(1.0)
+
+    def one(key, O, last, fix):
         k1, k2 = jax.random.split(key)
         circ = model.random_circuit(key=k1, n_qubits=n, n_layers=L)
-        if codes_last is not None:
-            circ = circ._replace(generators=circ.generators.at[-1].set(jnp.asarray(codes_last)))
+        gens = jnp.where(fix, circ.generators.at[-1].set(last), circ.generators)
         th = jax.random.uniform(k2, (L,), maxval=2 * np.pi)
-        return kernel.qntk_stats(model.compile_circuit(circ), O, th, psi0, with_mu=False).K
+        return kernel.qntk_stats(model.compile_circuit(circ._replace(generators=gens)), O, th, psi0,
+                                 with_mu=False).K
 
-    return np.asarray(jax.jit(jax.vmap(one))(jax.random.split(jax.random.PRNGKey(seed), N)))
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
+
+
+def _ensemble_K(n, L, N, O, seed, codes_last=None):
+    last = jnp.zeros(n, jnp.int64) if codes_last is None else jnp.asarray(codes_last, jnp.int64)
+    keys = jax.random.split(jax.random.PRNGKey(seed), N)
+    return np.asarray(_K_fn(n, L)(keys, O, last, codes_last is not None))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +96,7 @@ def test_exact_mean_and_variance_of_the_qntk(obs2):
 def test_last_layer_is_not_haar(obs2):
     """U_{+,L} = 1: a Z-type last generator on |00> gives no gradient, an X-type one 1 - x^2 = 1."""
     O, tr = obs2
-    L, N = 2, 20000
+    L, N = 3, 20000
     for codes, x in (([3, 0], 1.0), ([1, 2], 0.0)):
         K = _ensemble_K(2, L, N, O, seed=2, codes_last=codes)
         _close(K, theory.kbar_exact(L, 4, tr.t1, tr.t2, last_overlap=x))
