@@ -1,0 +1,249 @@
+"""Benchmark: the QNTK of Fig. 1 of Liu et al. (4 qubits, L = 40), qsntk against PennyLane.
+
+One random circuit of eq. 20 (Haar W_l, Pauli X_l) and observable O (10 Pauli
+terms), the same angle samples for every method, side by side in one run:
+
+* qsntk        -- ``qsntk.circuits.qntk_batch`` (fast two-level form, adjoint gradient), K per sample;
+                  and with the dQNTK mu (eq. 14) as well, for the mu/K cost ratio;
+* dense JAX    -- a plain ``jax.vmap(jax.grad(eps))`` of the same circuit with dense
+                  ``cos th I + i sin th P`` and ``W`` matrix-vector products (reference point);
+* PennyLane    -- ``default.qubit``, JAX interface, ``jax.jit(jax.grad(qnode))`` per sample
+                  (``PauliRot(-2 th) = exp(i th P)``, ``QubitUnitary(W)``, ``expval(Hermitian(O))``),
+                  run in its own venv under ``.anchors/pennylane`` (created with pip on first
+                  use, jax pinned to this venv's version; ``--no-pennylane`` skips it); also
+                  ``jax.vmap`` of the jitted gradient when PennyLane supports it.
+
+Checks that every method gives the same K, prints a table and writes
+``benchmarks/results/qntk_pennylane.json``.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_qntk_pennylane.py [--samples 1000] [--pl-samples 200] [--no-pennylane]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PL_VENV = ROOT / ".anchors" / "pennylane"
+N_QUBITS, N_LAYERS, SEED = 4, 40, 0
+
+PL_WORKER = r"""
+import json, sys, time
+import numpy as np
+t0 = time.perf_counter()
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import pennylane as qml
+t_import = time.perf_counter() - t0
+cfg = json.loads(sys.argv[1])
+d = np.load(cfg["data"])
+W, words, O, thetas = d["W"], [str(w) for w in d["words"]], d["O"], d["thetas"]
+n, L = int(d["n"]), W.shape[0]
+dev = qml.device("default.qubit", wires=n)
+
+@qml.qnode(dev, interface="jax")
+def circuit(theta):
+    for l in reversed(range(L)):                 # eq. 1: layer L acts first
+        qml.PauliRot(-2.0 * theta[l], words[l], wires=range(n))   # exp(i theta P)
+        qml.QubitUnitary(W[l], wires=range(n))
+    return qml.expval(qml.Hermitian(O, wires=range(n)))
+
+grad = jax.jit(jax.grad(circuit))
+th = jnp.asarray(thetas)
+t0 = time.perf_counter(); g = grad(th[0]).block_until_ready(); t_compile = time.perf_counter() - t0
+times, K = [], []
+for i in range(th.shape[0]):
+    t0 = time.perf_counter()
+    g = grad(th[i]).block_until_ready()
+    times.append(time.perf_counter() - t0)
+    K.append(float(jnp.dot(g, g)))
+out = {"version": qml.__version__, "jax": jax.__version__, "import_s": t_import,
+       "compile_s": t_compile, "times": times, "K": K}
+try:
+    vg = jax.jit(jax.vmap(jax.grad(circuit)))
+    vg(th).block_until_ready()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter(); G = vg(th).block_until_ready(); best = min(best, time.perf_counter() - t0)
+    out["vmap_s"] = best
+    out["vmap_K"] = np.einsum("ij,ij->i", np.asarray(G), np.asarray(G)).tolist()
+except Exception as exc:
+    out["vmap_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+print(json.dumps(out))
+"""
+
+
+def ensure_pennylane(jax_version: str) -> tuple[Path | None, str]:
+    """The PennyLane venv's python, creating it with pip if missing; (None, why) on failure."""
+    py = PL_VENV / "bin" / "python"
+    if py.exists() and subprocess.run([str(py), "-c", "import pennylane, jax"],
+                                      capture_output=True).returncode == 0:
+        return py, "present"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(PL_VENV)], check=True, capture_output=True)
+        proc = subprocess.run([str(py), "-m", "pip", "install", "-q", "pennylane",
+                               f"jax=={jax_version}", f"jaxlib=={jax_version}"],
+                              capture_output=True, text=True, timeout=1800)
+    except (subprocess.SubprocessError, OSError) as exc:
+        return None, f"could not create the PennyLane venv: {exc}"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+        return None, f"pip install pennylane failed: {last}"
+    return py, "installed"
+
+
+def best_time(fn, repeats: int) -> float:
+    import jax
+
+    jax.block_until_ready(fn())
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def dense_grad_fn(circ, O, psi0):
+    """Plain dense JAX: vmap(grad(eps)) with cos th I + i sin th P and W mat-vecs."""
+    import jax
+    import jax.numpy as jnp
+
+    from qsntk.circuits.model import pauli_matrices
+
+    P = pauli_matrices(circ.generators)
+
+    def eps(theta):
+        def step(psi, xs):
+            W, Pl, t = xs
+            psi = jnp.cos(t) * psi + 1j * jnp.sin(t) * (Pl @ psi)
+            return W @ psi, None
+        psi, _ = jax.lax.scan(step, psi0, (circ.W, P, theta), reverse=True)
+        return jnp.real(jnp.vdot(psi, O @ psi))
+
+    return jax.jit(jax.vmap(jax.grad(eps)))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=1000, help="angle samples for qsntk / dense JAX")
+    ap.add_argument("--pl-samples", type=int, default=200, help="angle samples for PennyLane")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--no-pennylane", action="store_true")
+    args = ap.parse_args(argv)
+
+    import jax
+    import jax.numpy as jnp
+
+    import qsntk
+    from qsntk.circuits import compile_circuit, observable_matrix, pauli_label, prepare, qntk_batch
+    from qsntk.circuits.drivers import _angles, _instance_key, _observable
+    from qsntk.circuits.model import random_circuit
+    from qsntk.io import atomic_write_json
+
+    D = 2 ** N_QUBITS
+    key = _instance_key(SEED, N_LAYERS, 0)
+    circ = random_circuit(key=key, n_qubits=N_QUBITS, n_layers=N_LAYERS)
+    _, O = _observable(SEED, N_QUBITS, 10)
+    thetas = _angles(key, (args.samples, N_LAYERS))
+    psi0 = jnp.zeros(D, jnp.complex128).at[0].set(1.0)
+    comp = prepare(compile_circuit(circ))
+
+    t_K = best_time(lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False).K, args.repeats)
+    t_Kmu = best_time(lambda: qntk_batch(comp, O, thetas, psi0).mu, args.repeats)
+    K = np.asarray(qntk_batch(comp, O, thetas, psi0, with_mu=False).K)
+    dense = dense_grad_fn(circ, O, psi0)
+    t_dense = best_time(lambda: dense(thetas), args.repeats)
+    G = np.asarray(dense(thetas))
+    K_dense = np.einsum("ij,ij->i", G, G)
+    B = args.samples
+    result = {
+        "benchmark": "qntk_pennylane", "workload": {"n_qubits": N_QUBITS, "layers": N_LAYERS,
+                                                     "samples": B, "pl_samples": args.pl_samples,
+                                                     "seed": SEED, "quantity": "K = |grad eps|^2 per angle sample"},
+        "command": "python benchmarks/bench_qntk_pennylane.py" + (" --no-pennylane" if args.no_pennylane else ""),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "jax": jax.__version__,
+                    "qsntk": qsntk.__version__, "loadavg_1min": os.getloadavg()[0]},
+        "qsntk": {"K_per_sample_s": t_K / B, "K_and_mu_per_sample_s": t_Kmu / B,
+                  "mu_cost_over_K": t_Kmu / t_K},
+        "dense_jax": {"per_sample_s": t_dense / B,
+                      "max_rel_diff_K": float(np.max(np.abs(K_dense / K - 1)))},
+        "targets": {"speedup_vs_pennylane": 150.0, "mu_cost_over_K": 3.0},
+    }
+    rows = [("qsntk qntk_batch, K", t_K / B, "reference"),
+            ("qsntk qntk_batch, K and mu", t_Kmu / B, f"{t_Kmu / t_K:.2f}x the cost of K"),
+            ("dense JAX vmap(grad)", t_dense / B, f"max rel diff K {result['dense_jax']['max_rel_diff_K']:.1e}")]
+    equal = result["dense_jax"]["max_rel_diff_K"] < 1e-9
+    if not args.no_pennylane:
+        py, how = ensure_pennylane(jax.__version__)
+        if py is None:
+            result["pennylane"] = {"available": False, "why": how}
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                data = f"{tmp}/circ.npz"
+                np.savez(data, W=np.asarray(circ.W), O=np.asarray(O), n=N_QUBITS,
+                         thetas=np.asarray(thetas[:args.pl_samples]),
+                         words=np.array([pauli_label(c) for c in np.asarray(circ.generators)]))
+                proc = subprocess.run([str(py), "-c", PL_WORKER, json.dumps({"data": data})],
+                                      capture_output=True, text=True, timeout=3600)
+            if proc.returncode != 0:
+                result["pennylane"] = {"available": False, "why": proc.stderr.strip().splitlines()[-1]}
+            else:
+                info = json.loads(proc.stdout.strip().splitlines()[-1])
+                Kp = np.asarray(info["K"])
+                t_pl = float(np.median(info["times"]))
+                d = float(np.max(np.abs(Kp / K[:len(Kp)] - 1)))
+                result["pennylane"] = {"available": True, "version": info["version"], "jax": info["jax"],
+                                       "per_sample_s": t_pl, "min_per_sample_s": float(min(info["times"])),
+                                       "compile_s": info["compile_s"], "max_rel_diff_K": d,
+                                       "speedup_qsntk_K": t_pl / (t_K / B),
+                                       "speedup_qsntk_K_and_mu": t_pl / (t_Kmu / B),
+                                       "speedup_dense_jax": t_pl / (t_dense / B), "venv": how}
+                rows.append((f"PennyLane {info['version']} jit(grad), per sample", t_pl,
+                             f"max rel diff K {d:.1e}; qsntk {t_pl / (t_K / B):.0f}x faster"))
+                equal &= d < 1e-9
+                if "vmap_s" in info:
+                    tv = info["vmap_s"] / len(Kp)
+                    dv = float(np.max(np.abs(np.asarray(info["vmap_K"]) / K[:len(Kp)] - 1)))
+                    result["pennylane"].update(vmap_per_sample_s=tv, vmap_max_rel_diff_K=dv,
+                                               speedup_qsntk_vs_vmap=tv / (t_K / B))
+                    rows.append(("PennyLane jit(vmap(grad))", tv,
+                                 f"max rel diff K {dv:.1e}; qsntk {tv / (t_K / B):.0f}x faster"))
+                    equal &= dv < 1e-9
+                else:
+                    result["pennylane"]["vmap_error"] = info.get("vmap_error")
+    result["all_equal"] = bool(equal)
+
+    print(f"QNTK of a random circuit (eq. 20): {N_QUBITS} qubits, L = {N_LAYERS}, {B} angle samples, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(f"{'method':44s} {'per sample':>12s}  note")
+    for name, t, note in rows:
+        print(f"{name:44s} {t * 1e6:9.1f} us  {note}")
+    pl = result.get("pennylane", {})
+    if pl.get("available"):
+        print(f"target qsntk >= {result['targets']['speedup_vs_pennylane']:.0f}x PennyLane: "
+              f"{'met' if pl['speedup_qsntk_K'] >= 150 else 'NOT met'} ({pl['speedup_qsntk_K']:.0f}x); "
+              f"mu <= 3x K: {'met' if result['qsntk']['mu_cost_over_K'] <= 3 else 'NOT met'}")
+    elif pl:
+        print(f"PennyLane unavailable: {pl['why']}")
+    out = ROOT / "benchmarks" / "results" / "qntk_pennylane.json"
+    atomic_write_json(out, result)
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0 if equal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
