@@ -1,0 +1,86 @@
+"""``qsntk vmc``: variational Monte Carlo ground states on NetKet, with the QS-NTK lens."""
+
+from __future__ import annotations
+
+import click
+
+from qsntk.cli._common import out_option, overwrite_option, print_json, say
+
+_MODELS = ("rbm", "ffnn", "gcnn", "ar", "slater", "backflow")
+_SAMPLERS = ("auto", "local", "exchange", "hamiltonian", "fermion-hop", "direct", "exact")
+_OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
+
+
+@click.command()
+@click.argument("system")
+@click.option("--lx", type=int, required=True, help="Lattice side Lx.")
+@click.option("--ly", type=int, default=1, show_default=True, help="Lattice side Ly (1: chain).")
+@click.option("--pbc/--obc", default=True, show_default=True, help="Periodic or open boundaries.")
+@click.option("--J", "J", type=float, default=None, help="tfim transverse field / heisenberg J.")
+@click.option("--J1", "J1", type=float, default=None, help="j1j2 nearest-neighbour coupling.")
+@click.option("--J2", "J2", type=float, default=None, help="j1j2 next-nearest coupling.")
+@click.option("--t", "t", type=float, default=None, help="hubbard hopping.")
+@click.option("--U", "U", type=float, default=None, help="hubbard on-site repulsion.")
+@click.option("--n-up", type=int, default=None, help="hubbard: number of up fermions.")
+@click.option("--n-down", type=int, default=None, help="hubbard: number of down fermions.")
+@click.option("--sz0", is_flag=True, help="Spin systems: restrict to total Sz = 0.")
+@click.option("--model", type=click.Choice(_MODELS), default="rbm", show_default=True,
+              help="Variational wavefunction.")
+@click.option("--alpha", type=float, default=1.0, show_default=True,
+              help="Hidden-unit density (rbm, ffnn, backflow).")
+@click.option("--layers", type=int, default=2, show_default=True, help="Layers (gcnn, ar).")
+@click.option("--features", type=int, default=8, show_default=True, help="Channels (gcnn, ar).")
+@click.option("--complex/--real", "cplx", default=None,
+              help="Complex or real parameters (default: real for tfim/hubbard, else complex).")
+@click.option("--sampler", type=click.Choice(_SAMPLERS), default="auto", show_default=True,
+              help="Sampler of |psi|^2.")
+@click.option("--chains", type=int, default=16, show_default=True, help="Markov chains.")
+@click.option("--samples", type=int, default=1024, show_default=True, help="Samples per step.")
+@click.option("--discard", type=int, default=None, help="Discarded sweeps per chain and step.")
+@click.option("--optimizer", type=click.Choice(_OPTIMIZERS), default="sr", show_default=True,
+              help="sgd, adam, sr (kernel form when parameters outnumber samples) or minsr.")
+@click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")
+@click.option("--diag-shift", type=float, default=0.01, show_default=True,
+              help="Diagonal shift of SR at the first step.")
+@click.option("--diag-shift-end", type=float, default=None,
+              help="Diagonal shift at the last step (geometric schedule; default constant).")
+@click.option("--steps", type=int, default=300, show_default=True, help="Optimization steps.")
+@click.option("--lens-every", type=int, default=10, show_default=True,
+              help="Steps between evaluations of the sample-space QS-NTK (0: off).")
+@click.option("--checkpoint-every", type=int, default=50, show_default=True,
+              help="Steps between checkpoints.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of parameters and sampler.")
+@out_option(required=True)
+@overwrite_option
+def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, layers, features,
+        cplx, sampler, chains, samples, discard, optimizer, lr, diag_shift, diag_shift_end, steps,
+        lens_every, checkpoint_every, seed, out, overwrite):
+    """Ground state of SYSTEM (tfim, heisenberg, j1j2, hubbard) by VMC on NetKet.
+
+    Logs energy, variance, R-hat, autocorrelation time and acceptance every step
+    (warns when R-hat > 1.1), the spectrum of the sample-space QS-NTK every
+    --lens-every steps, checkpoints, metrics.json and figures in --out.
+    Rerunning the same command resumes.
+
+    \b
+    Examples:
+      qsntk vmc tfim --lx 4 --ly 4 --J 3.044 --model rbm --out runs/tfim
+      qsntk vmc heisenberg --lx 4 --ly 4 --sz0 --model gcnn --out runs/heis
+      qsntk vmc hubbard --lx 3 --ly 4 --n-up 2 --n-down 2 --U 4 --model backflow --out runs/hub
+    """
+    from qsntk.progress import progress_bar
+    from qsntk.vmc.driver import VMCConfig, run_vmc, validate
+
+    couplings = {k: v for k, v in dict(J=J, J1=J1, J2=J2, t=t, U=U).items() if v is not None}
+    cfg = validate(VMCConfig(
+        system=system, lx=lx, ly=ly, pbc=pbc, couplings=couplings, n_up=n_up, n_down=n_down,
+        sz0=sz0, model=dict(name=model, alpha=alpha, layers=layers, features=features,
+                            complex=cplx),
+        sampler=sampler, n_chains=chains, n_samples=samples, n_discard=discard,
+        optimizer=optimizer, lr=lr, diag_shift=diag_shift, diag_shift_end=diag_shift_end,
+        steps=steps, lens_every=lens_every, checkpoint_every=checkpoint_every, seed=seed))
+    summary = run_vmc(out, cfg, overwrite=overwrite, progress=progress_bar)
+    say(f"results in {summary['out']}")
+    for f in summary["figures"]:
+        say(f"figure: {f}")
+    print_json(summary)

@@ -1,0 +1,494 @@
+r"""Ground-state VMC on NetKet's machinery, with per-step diagnostics, checkpoints and the lens.
+
+The loop is NetKet's own (``nk.driver.VMC`` / ``nk.driver.VMC_SR`` and their
+``run``); qsntk adds one callback that logs every step's statistics, computes the
+tangent-kernel lens (:mod:`qsntk.vmc.lens`) every ``lens_every`` steps, and writes
+checkpoints and ``metrics.json`` into a :class:`qsntk.io.RunDir`.
+
+The method is that of the VMC review (shared/seeds/001_…): energy
+:math:`\langle H\rangle = \sum_x p(x)E_{loc}(x)` estimated on Markov-chain (or
+direct) samples ("Sampling quantum ground state energy"); parameter updates by
+SGD/Adam, :math:`\theta \leftarrow \theta - \eta\nabla\langle H\rangle`, or by
+stochastic reconfiguration, :math:`\theta \leftarrow \theta - \eta (S+\epsilon)^{-1}\nabla\langle H\rangle`
+("Energy optimization"); the kernel (minSR, Chen & Heyl 2023) form
+:math:`\delta\theta = \mathcal O^{\mathsf T}(\mathcal O\mathcal O^{\mathsf T} + \epsilon)^{-1}\bar\varepsilon`
+when parameters outnumber samples.
+
+Randomness: parameters from ``seed``, the sampler from ``seed + 1`` (NetKet's
+``MCState(seed=…, sampler_seed=…)``); the sampler state (chains and PRNG key)
+is checkpointed, so a resumed run repeats the uninterrupted one bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from qsntk.errors import InputError, check_choice, check_int_at_least, check_positive
+from qsntk.io import RunDir
+from qsntk.progress import no_progress
+from qsntk.vmc import lens as _lens
+from qsntk.vmc.models import ModelSpec, make_model, n_parameters
+from qsntk.vmc.samplers import make_sampler, resolve_sampler
+
+__all__ = ["OPTIMIZERS", "STEP_KEYS", "VMCConfig", "RhatWarning", "build", "run_vmc", "validate",
+           "exact_energy", "full_sum_energy", "RHAT_WARN", "step_record", "check_rhat",
+           "vmc_operator"]
+
+#: name -> description
+OPTIMIZERS: dict[str, str] = {
+    "sgd": "plain stochastic gradient descent (nk.driver.VMC + optax.sgd)",
+    "adam": "Adam (nk.driver.VMC + optax.adam)",
+    "sr": "stochastic reconfiguration with diagonal shift (nk.driver.VMC_SR); "
+          "kernel form (minSR) when parameters outnumber samples",
+    "minsr": "stochastic reconfiguration, always in kernel form (VMC_SR use_ntk=True)",
+}
+
+#: per-step keys of ``metrics["history"]``.
+STEP_KEYS = ("energy", "energy_imag", "energy_error", "variance", "r_hat", "tau_corr",
+             "acceptance", "wall")
+
+#: R̂ above this triggers :class:`RhatWarning`.
+RHAT_WARN = 1.1
+
+
+class RhatWarning(UserWarning):
+    """The split-R̂ of the local energies exceeds 1.1: the Markov chains have not mixed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VMCConfig:
+    """Everything that determines a VMC run (JSON-able; the run directory's ``config.json``).
+
+    Attributes:
+        system, lx, ly, pbc, couplings, n_up, n_down, sz0: the system, as
+            :func:`qsntk.physics.make_system`.
+        model: a :class:`~qsntk.vmc.models.ModelSpec` as dict (name, alpha, layers,
+            features, complex).
+        sampler: a key of :data:`~qsntk.vmc.samplers.SAMPLERS`.
+        n_chains: Markov chains; n_samples: samples per step; n_discard: discarded
+            sweeps per chain (None: NetKet's default).
+        optimizer: a key of :data:`OPTIMIZERS`; lr: learning rate η;
+            diag_shift: ε of SR at the start; diag_shift_end: ε at the last step
+            (geometric interpolation; None: constant).
+        steps: optimization steps; lens_every: steps between lens evaluations
+            (0: never); checkpoint_every: steps between checkpoints.
+        seed: the run's seed (parameters ``seed``, sampler ``seed + 1``).
+    """
+
+    system: str
+    lx: int
+    ly: int = 1
+    pbc: bool = True
+    couplings: dict = dataclasses.field(default_factory=dict)
+    n_up: int | None = None
+    n_down: int | None = None
+    sz0: bool = False
+    model: dict = dataclasses.field(default_factory=lambda: ModelSpec().to_dict())
+    sampler: str = "auto"
+    n_chains: int = 16
+    n_samples: int = 1024
+    n_discard: int | None = None
+    optimizer: str = "sr"
+    lr: float = 0.01
+    diag_shift: float = 0.01
+    diag_shift_end: float | None = None
+    steps: int = 300
+    lens_every: int = 10
+    checkpoint_every: int = 50
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _system_of(cfg: VMCConfig):
+    from qsntk.physics import make_system
+
+    return make_system(cfg.system, lx=cfg.lx, ly=cfg.ly, pbc=cfg.pbc, n_up=cfg.n_up,
+                       n_down=cfg.n_down, sz0=cfg.sz0, **dict(cfg.couplings))
+
+
+def validate(cfg: VMCConfig) -> VMCConfig:
+    """Check every field (before anything is written) and resolve ``auto`` choices.
+
+    Returns:
+        the config with the model's ``complex`` and the sampler resolved.
+
+    Raises:
+        InputError: naming the first bad value.
+    """
+    system = _system_of(cfg)
+    spec = ModelSpec(**cfg.model) if isinstance(cfg.model, dict) else cfg.model
+    _, spec = make_model(spec, system)
+    sampler = resolve_sampler(cfg.sampler, system, spec.name)
+    check_int_at_least("chains", cfg.n_chains, 1)
+    check_int_at_least("samples", cfg.n_samples, 1)
+    if cfg.n_discard is not None:
+        check_int_at_least("discard", cfg.n_discard, 0)
+    check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    check_positive("lr", cfg.lr)
+    check_positive("diag_shift", cfg.diag_shift, strict=False)
+    if cfg.diag_shift_end is not None:
+        check_positive("diag_shift_end", cfg.diag_shift_end)
+        if cfg.diag_shift <= 0:
+            raise InputError("diag_shift_end needs a positive diag_shift to interpolate from")
+    if cfg.optimizer in ("sr", "minsr") and cfg.diag_shift <= 0:
+        raise InputError(f"diag_shift must be > 0 for optimizer {cfg.optimizer!r}, got {cfg.diag_shift!r}")
+    check_int_at_least("steps", cfg.steps, 1)
+    check_int_at_least("lens_every", cfg.lens_every, 0)
+    check_int_at_least("checkpoint_every", cfg.checkpoint_every, 1)
+    check_int_at_least("seed", cfg.seed, 0)
+    if sampler not in ("direct", "exact") and cfg.n_samples < cfg.n_chains:
+        raise InputError(f"samples ({cfg.n_samples}) must be at least chains ({cfg.n_chains})")
+    return dataclasses.replace(cfg, model=spec.to_dict(), sampler=sampler, lr=float(cfg.lr),
+                               diag_shift=float(cfg.diag_shift),
+                               couplings={k: float(v) for k, v in dict(cfg.couplings).items()})
+
+
+def _diag_shift_schedule(cfg: VMCConfig):
+    if cfg.diag_shift_end is None or cfg.diag_shift_end == cfg.diag_shift:
+        return cfg.diag_shift
+    import jax.numpy as jnp
+
+    a, b, n = cfg.diag_shift, cfg.diag_shift_end, max(cfg.steps - 1, 1)
+
+    def schedule(step):
+        frac = jnp.clip(jnp.asarray(step, dtype=jnp.float64) / n, 0.0, 1.0)
+        return a * (b / a) ** frac
+
+    return schedule
+
+
+def build(cfg: VMCConfig):
+    """System, variational state and NetKet driver of a validated config.
+
+    Returns:
+        ``(system, vstate, driver, info)`` with ``info`` a dict: ``n_parameters``
+        (real), ``sr_form`` (``"qgt"``, ``"ntk"`` or None), ``sampler``.
+    """
+    import netket as nk
+    import optax
+
+    system = _system_of(cfg)
+    module, spec = make_model(ModelSpec(**cfg.model), system)
+    sampler, sname = make_sampler(cfg.sampler, system, model_name=spec.name, n_chains=cfg.n_chains)
+    kw = {}
+    if cfg.n_discard is not None and sname not in ("direct", "exact"):
+        kw["n_discard_per_chain"] = cfg.n_discard
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vstate = nk.vqs.MCState(sampler, module, n_samples=cfg.n_samples, seed=cfg.seed,
+                                sampler_seed=cfg.seed + 1, **kw)
+    n_par = n_parameters(vstate.parameters)
+    operator = vmc_operator(system)
+    sr_form = None
+    if cfg.optimizer in ("sgd", "adam"):
+        opt = optax.sgd(cfg.lr) if cfg.optimizer == "sgd" else optax.adam(cfg.lr)
+        driver = nk.driver.VMC(operator, opt, variational_state=vstate)
+    else:
+        use_ntk = cfg.optimizer == "minsr" or n_par > vstate.n_samples
+        sr_form = "ntk" if use_ntk else "qgt"
+        import contextlib
+        import io
+
+        mode = None
+        if system.is_fermionic and not _has_complex_params(vstate.parameters):
+            mode = "real"          # real determinant with a sign: the QGT is real (NetKet's advice)
+        with contextlib.redirect_stdout(io.StringIO()):     # NetKet prints its auto choices
+            driver = nk.driver.VMC_SR(operator, optax.sgd(cfg.lr),
+                                      diag_shift=_diag_shift_schedule(cfg),
+                                      variational_state=vstate, use_ntk=use_ntk, mode=mode)
+    return system, vstate, driver, {"n_parameters": n_par, "sr_form": sr_form, "sampler": sname}
+
+
+def _has_complex_params(params) -> bool:
+    import jax
+    import jax.numpy as jnp
+
+    return any(jnp.iscomplexobj(p) for p in jax.tree_util.tree_leaves(params))
+
+
+def vmc_operator(system):
+    """The system's NetKet operator in the form VMC evaluates fastest.
+
+    Spin systems: ``system.operator`` (a ``LocalOperator``). Hubbard:
+    ``system.operator`` converted to NetKet's
+    ``ParticleNumberAndSpinConservingFermioperator2nd`` (same matrix, fewer
+    connected elements in a fixed (N↑, N↓) sector).
+    """
+    op = system.operator
+    if system.is_fermionic:
+        from netket.experimental.operator import ParticleNumberAndSpinConservingFermioperator2nd
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            op = ParticleNumberAndSpinConservingFermioperator2nd.from_fermionoperator2nd(op)
+    return op
+
+
+# ------------------------------------------------------------------ exact references
+def exact_energy(system) -> float | None:
+    """Exact ground-state energy by Lanczos (:mod:`qsntk.physics.exact`), None above 2^22 states."""
+    from qsntk.physics import lowest_states
+
+    if system.dim > 2**22:
+        return None
+    E, _ = lowest_states(system.sparse_hamiltonian(), 1)
+    return float(E[0])
+
+
+#: full-sum evaluation of the final state up to this many basis states.
+FULL_SUM_MAX = 2**16
+
+
+def full_sum_energy(system, vstate, *, psi0=None, batch: int = 4096) -> dict:
+    r"""Exact variational energy :math:`\langle\psi|H|\psi\rangle/\langle\psi|\psi\rangle` of the model on the full basis.
+
+    Arguments:
+        system: the system (basis in NetKet's order).
+        vstate: a NetKet variational state (its model and parameters are used).
+        psi0: exact ground state (dim,) for the fidelity, optional.
+        batch: configurations per model call.
+
+    Returns:
+        ``{"energy", "fidelity"}`` (fidelity :math:`|\langle\psi_0|\psi\rangle|^2`, None without psi0).
+    """
+    import jax.numpy as jnp
+
+    x = system.basis()
+    logs = np.concatenate([np.asarray(vstate.log_value(jnp.asarray(x[i:i + batch])))
+                           for i in range(0, len(x), batch)])
+    logs = logs - logs.real.max()
+    psi = np.exp(logs.astype(np.complex128))
+    psi /= np.linalg.norm(psi)
+    H = system.sparse_hamiltonian()
+    out = {"energy": float(np.real(np.vdot(psi, H @ psi))), "fidelity": None}
+    if psi0 is not None:
+        out["fidelity"] = float(abs(np.vdot(psi0, psi)) ** 2)
+    return out
+
+
+# ------------------------------------------------------------------ the logging callback
+def _make_callback(run, cfg, n_lens_cols, history, lens_hist, lens_eigs, info, progress_task,
+                   on_checkpoint):
+    import netket as nk
+    from netket.utils import struct
+
+    class QSNTKLogger(nk.callbacks.AbstractCallback, mutable=True):
+        """Logs step statistics, the lens every ``lens_every`` steps, checkpoints."""
+
+        _state: dict = struct.field(pytree_node=False, serialize=False)
+
+        def __init__(self):
+            self._state = {"t0": time.perf_counter(), "warned": 0}
+
+        def before_parameter_update(self, step, log_data, driver):
+            if cfg.lens_every and step % cfg.lens_every == 0:
+                shift = _current_shift(cfg, step)
+                spec = _lens.lens_of_state(driver.state, diag_shift=shift)
+                k = step // cfg.lens_every
+                for key in _lens.LENS_KEYS:
+                    lens_hist[key][k] = spec.values[key]
+                lens_hist["step"][k] = step
+                w = spec.eigenvalues[:n_lens_cols]
+                lens_eigs[k, :] = np.nan
+                lens_eigs[k, :len(w)] = w
+
+        def on_step_end(self, step, log_data, driver):
+            rec = step_record(log_data[driver._loss_name], log_data.get("acceptance"),
+                              time.perf_counter() - self._state["t0"])
+            for key, v in rec.items():
+                history[key][step] = v
+            check_rhat(step, rec["r_hat"])
+            progress_task.advance(1)
+            if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+                on_checkpoint(driver, step + 1)
+
+    return QSNTKLogger()
+
+
+def step_record(stats, acceptance=None, wall: float = float("nan")) -> dict:
+    """One row of the per-step history from NetKet's ``Stats`` of the local energies.
+
+    Arguments:
+        stats: ``netket.stats.Stats`` (mean, error_of_mean, variance, R_hat, tau_corr).
+        acceptance: Metropolis acceptance ratio of the step (None: not a Metropolis sampler).
+        wall: seconds since the run (or resumption) started.
+
+    Returns:
+        dict with the keys of :data:`STEP_KEYS` (floats; NaN where undefined).
+    """
+    mean = complex(np.asarray(stats.mean))
+    return {"energy": mean.real, "energy_imag": mean.imag,
+            "energy_error": float(np.asarray(stats.error_of_mean)),
+            "variance": float(np.asarray(stats.variance)),
+            "r_hat": float(np.asarray(stats.R_hat)),
+            "tau_corr": float(np.asarray(stats.tau_corr)),
+            "acceptance": float(np.asarray(acceptance)) if acceptance is not None else float("nan"),
+            "wall": float(wall)}
+
+
+def check_rhat(step: int, r_hat: float) -> bool:
+    """Warn (:class:`RhatWarning`) when ``r_hat`` > :data:`RHAT_WARN`; return whether it did."""
+    if r_hat > RHAT_WARN:
+        warnings.warn(f"step {step}: R-hat = {r_hat:.3f} > {RHAT_WARN} (Markov chains not "
+                      "mixed; use more chains, a longer discard or another sampler)",
+                      RhatWarning, stacklevel=3)
+        return True
+    return False
+
+
+def _current_shift(cfg, step) -> float:
+    if cfg.optimizer not in ("sr", "minsr"):
+        return 0.0
+    sched = _diag_shift_schedule(cfg)
+    return float(sched(step)) if callable(sched) else float(sched)
+
+
+def _nan_history(n):
+    return {k: np.full(n, np.nan) for k in STEP_KEYS}
+
+
+def _lens_template(cfg, n_lens_cols):
+    n_lens = (cfg.steps - 1) // cfg.lens_every + 1 if cfg.lens_every else 0
+    hist = {k: np.full(n_lens, np.nan) for k in _lens.LENS_KEYS + ("step",)}
+    return hist, np.full((n_lens, n_lens_cols), np.nan)
+
+
+# ------------------------------------------------------------------ the driver
+def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progress,
+            exact: bool = True, final_full_sum: bool = True) -> dict:
+    r"""Optimize a variational state for the ground state of ``cfg``'s system.
+
+    Logs every step: energy (mean of :math:`E_{loc}`, real and imaginary part), its
+    error of the mean, variance, split-R̂, autocorrelation time
+    :math:`\tau_{corr}` and acceptance (the diagnostics of the VMC review's
+    "Sampling quantum ground state energy" section); warns (:class:`RhatWarning`)
+    when R̂ > 1.1. Every ``lens_every`` steps the lens (:mod:`qsntk.vmc.lens`).
+    Checkpoints every ``checkpoint_every`` steps; rerunning on ``out`` resumes
+    from the last one and repeats the lost steps bit for bit.
+
+    Arguments:
+        out: run directory.
+        cfg: a :class:`VMCConfig`.
+        overwrite: replace a run with another config in ``out``.
+        progress: progress-bar factory (:mod:`qsntk.progress`).
+        exact: compute the exact ground-state energy (Lanczos) for the relative error.
+        final_full_sum: evaluate the final state's exact energy and fidelity on the
+            full basis when it has at most :data:`FULL_SUM_MAX` states.
+
+    Returns:
+        ``{"out", "figures", "metrics"}`` with headline metrics.
+    """
+    import flax
+
+    cfg = validate(cfg)
+    run = RunDir(out, {"kind": "vmc", **cfg.to_dict()}, overwrite=overwrite)
+    system, vstate, driver, info = build(cfg)
+    n_s = int(vstate.n_samples)
+    n_lens_cols = min(2 * n_s, info["n_parameters"])
+    history = _nan_history(cfg.steps)
+    lens_hist, lens_eigs = _lens_template(cfg, n_lens_cols)
+
+    tree_like = {"driver": flax.serialization.to_state_dict(driver), "history": history,
+                 "lens": lens_hist, "lens_eigs": lens_eigs}
+    got = run.load_checkpoint("vmc", tree_like)
+    if got is not None:
+        tree, meta = got
+        driver = flax.serialization.from_state_dict(driver, tree["driver"])
+        vstate = driver.state
+        history = {k: np.array(v) for k, v in tree["history"].items()}
+        lens_hist = {k: np.array(v) for k, v in tree["lens"].items()}
+        lens_eigs = np.array(tree["lens_eigs"])
+
+    E0 = exact_energy(system) if exact else None
+
+    def checkpoint(drv, done):
+        # called from on_step_end, before NetKet increments its step counter: the
+        # parameters are already updated, so the state is that of step ``done``.
+        sd = flax.serialization.to_state_dict(drv)
+        sd["_step_count"] = done
+        run.save_checkpoint("vmc", {"driver": sd,
+                                    "history": history, "lens": lens_hist,
+                                    "lens_eigs": lens_eigs}, step=done)
+        run.save_metrics(_metrics(cfg, system, info, history, lens_hist, done, E0, None))
+
+    done = int(driver.step_count)
+    t0 = time.perf_counter()
+    with progress(cfg.steps, f"VMC {cfg.system} {cfg.lx}x{cfg.ly} {cfg.model['name']}") as bar:
+        bar.advance(done)
+        if done < cfg.steps:
+            cb = _make_callback(run, cfg, n_lens_cols, history, lens_hist, lens_eigs, info, bar,
+                                checkpoint)
+            driver.run(cfg.steps - done, out=(), show_progress=False, callback=cb,
+                       _graceful_keyboard_interrupt=False)
+    final = None
+    if final_full_sum and system.dim <= FULL_SUM_MAX:
+        psi0 = None
+        if exact:
+            from qsntk.physics import lowest_states
+
+            _, V = lowest_states(system.sparse_hamiltonian(), 1)
+            psi0 = V[:, 0]
+        final = full_sum_energy(system, driver.state, psi0=psi0)
+    metrics = _metrics(cfg, system, info, history, lens_hist, cfg.steps, E0, final)
+    metrics["wall_s"] = time.perf_counter() - t0
+    metrics["resumed"] = run.resumed
+    run.save_arrays("arrays", lens_eigenvalues=lens_eigs,
+                    **{k: v for k, v in history.items()},
+                    **{f"lens_{k}" if not k.startswith("lens") else k: v
+                       for k, v in lens_hist.items()})
+    run.save_metrics(metrics)
+    from qsntk.vmc import plots
+
+    figs = [str(run.save_figure(fig, name)) for name, fig in plots.vmc_figures(metrics, lens_eigs)]
+    plots.close_all()
+    return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics)}
+
+
+def _finite_mean(x):
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if len(x) else float("nan")
+
+
+def _metrics(cfg, system, info, history, lens_hist, done, E0, final) -> dict:
+    h = {k: np.asarray(v)[:done] for k, v in history.items()}
+    n_last = max(1, done // 10)
+    tail = h["energy"][-n_last:] if done else np.array([])
+    e_tail = _finite_mean(tail)
+    m: dict[str, Any] = {
+        "system": system.describe(), "model": cfg.model, "sampler": info["sampler"],
+        "optimizer": cfg.optimizer, "sr_form": info["sr_form"],
+        "n_parameters": info["n_parameters"], "n_samples": cfg.n_samples,
+        "steps_done": int(done), "steps": cfg.steps, "exact_energy": E0,
+        "energy_last10pct": e_tail,
+        "energy_last10pct_error": float(np.std(tail, ddof=1) / np.sqrt(len(tail)))
+        if len(tail) > 1 else float("nan"),
+        "rel_error_last10pct": abs(e_tail - E0) / abs(E0) if E0 else None,
+        "rhat_warnings": int(np.sum(h["r_hat"] > RHAT_WARN)) if done else 0,
+        "history": {k: v.tolist() for k, v in h.items()},
+    }
+    if cfg.lens_every:
+        sel = np.asarray(lens_hist["step"]) < done
+        m["lens_every"] = cfg.lens_every
+        m["lens"] = {k: np.asarray(v)[sel].tolist() for k, v in lens_hist.items()}
+    if final is not None:
+        m["final_energy_full_sum"] = final["energy"]
+        m["final_fidelity"] = final["fidelity"]
+        if E0:
+            m["rel_error_full_sum"] = abs(final["energy"] - E0) / abs(E0)
+    return m
+
+
+def _headline(m: dict) -> dict:
+    keys = ("exact_energy", "energy_last10pct", "energy_last10pct_error", "rel_error_last10pct",
+            "final_energy_full_sum", "rel_error_full_sum", "final_fidelity", "rhat_warnings",
+            "n_parameters", "sr_form", "sampler", "wall_s")
+    return {k: m[k] for k in keys if k in m}
+
