@@ -93,7 +93,11 @@ def prepare(ntk, psi_target, split: Split, *, nngp=None, rcond: float = 1e-12) -
             Kbb = _sub(ntk[a, a], tr, tr)
             key = (a == 1 and np.array_equal(Kbb, cache.get("K0"))
                    and (nngp is None or np.array_equal(nngp[1, 1], nngp[0, 0])))
-            eig = cache["eig"] if key else lin.eigh(Kbb)
+            if key:  # same kernel and NNGP: reuse the whole geometry, only the targets differ
+                ch0 = channels[0]
+                channels.append(ch0._replace(a=ch0.evecs.T @ y[a, tr], y_test=y[a, te].copy()))
+                continue
+            eig = lin.eigh(Kbb)
             if a == 0:
                 cache.update(K0=Kbb, eig=eig)
             extra = {}

@@ -1,0 +1,315 @@
+r"""Quantum-state supervised learning: finite ensembles against the ∞-NNQS (Luo–Halverson sec. 6).
+
+The driver behind ``qsntk supervised``, ``qsntk reproduce luo2023-fig2`` and
+``luo2023-fig3``. For every target, train size and width (a *cell*) it
+
+1. draws the train set uniformly (seeded) and takes the rest as test set;
+2. computes the infinite-width NTK and NNGP of the real–imaginary pair on the
+   whole basis, and from one eigendecomposition the analytic losses
+   :math:`L_\mu, L_\gamma, L_\Psi` (eqs. 16–18) at every logged step and at
+   :math:`\tau = \infty`;
+3. trains ``members`` finite networks by full-batch GD at
+   :math:`\eta = 0.9\,\eta_{\max}` (``eta_factor``), :math:`\eta_{\max} = |B|/\lambda_{\max}(\Omega_{RI})`
+   of the infinite kernel, logging every member's train and test loss on a
+   log-spaced step grid; the time is :math:`\tau = \eta t`.
+
+Each cell checkpoints at every logged step and at least every
+``checkpoint_s`` seconds; ``metrics.json`` is rewritten (atomically) with it, so
+an interrupted run loses nothing logged and rerunning the same command on the
+same directory resumes.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from qsntk.errors import InputError, check_choice, check_int_at_least, check_positive
+from qsntk.progress import no_progress
+
+DEFAULTS = dict(
+    targets=["tfim-quench"], train_sizes=[2400], widths=[300, 1000, 5000], members=10,
+    steps=10_000, n_log=60, eta_factor=0.9, activation="relu", depth=1, W_std=0.5, b_std=0.1,
+    parameterization="ntk", precision="float32", seed=0, chunk=128, checkpoint_s=120.0,
+)
+
+
+def make_config(**overrides) -> dict:
+    """A complete, validated config from :data:`DEFAULTS` and ``overrides``."""
+    unknown = set(overrides) - set(DEFAULTS)
+    if unknown:
+        raise InputError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    cfg = {**DEFAULTS, **overrides}
+    cfg["targets"] = [str(t) for t in cfg["targets"]]
+    for k in ("train_sizes", "widths"):
+        cfg[k] = sorted({int(v) for v in cfg[k]})
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: dict) -> None:
+    """Raise :class:`InputError` naming the first bad setting (before anything is written)."""
+    from qsntk.nets.activations import ACTIVATIONS
+    from qsntk.physics.targets import PRESETS
+
+    if not cfg["targets"]:
+        raise InputError("give at least one target")
+    for t in cfg["targets"]:
+        if t not in PRESETS and not (t.endswith(".npz") and Path(t).is_file()):
+            raise InputError(f"unknown target {t!r}; choose a preset ({', '.join(PRESETS)}) "
+                             "or a target file written by `qsntk target`")
+    for k in ("train_sizes", "widths"):
+        if not cfg[k]:
+            raise InputError(f"{k.replace('_', ' ')} must not be empty")
+        for v in cfg[k]:
+            check_int_at_least(k[:-1].replace("_", " "), v, 1)
+    check_int_at_least("members", cfg["members"], 1)
+    check_int_at_least("steps", cfg["steps"], 1)
+    check_int_at_least("n_log", cfg["n_log"], 2)
+    check_int_at_least("depth", cfg["depth"], 1)
+    check_int_at_least("chunk", cfg["chunk"], 1)
+    check_positive("eta_factor", cfg["eta_factor"])
+    if cfg["eta_factor"] >= 2.0:
+        raise InputError(f"eta_factor must be below 2 (GD diverges), got {cfg['eta_factor']}")
+    check_positive("W_std", cfg["W_std"])
+    check_positive("b_std", cfg["b_std"], strict=False)
+    check_positive("checkpoint_s", cfg["checkpoint_s"])
+    check_choice("activation", cfg["activation"], tuple(ACTIVATIONS))
+    check_choice("parameterization", cfg["parameterization"], ("ntk", "standard"))
+    check_choice("precision", cfg["precision"], ("float32", "float64"))
+    check_int_at_least("seed", cfg["seed"], 0)
+
+
+def load_target(name: str):
+    """A preset name or a saved target file -> :class:`qsntk.physics.targets.Target`."""
+    from qsntk.physics import targets
+
+    return targets.load_target(name) if name.endswith(".npz") else targets.make_target(name)
+
+
+def pair_for(cfg: dict, width: int):
+    """The real–imaginary pair of two identical fully connected networks of ``width``."""
+    from qsntk.nets import FCNet, RealImagPair
+
+    net = FCNet((width,) * cfg["depth"], activation=cfg["activation"], W_std=cfg["W_std"],
+                b_std=cfg["b_std"], parameterization=cfg["parameterization"])
+    return RealImagPair(re=net, im=net.clone())  # two independent networks
+
+
+def split_for(cfg: dict, n_states: int, n_train: int, target_index: int):
+    from qsntk.dynamics.supervised import random_split
+
+    if n_train >= n_states:
+        raise InputError(f"train size {n_train} leaves no test states (the target has {n_states})")
+    return random_split(n_states, n_train, seed=cfg["seed"] * 1_000_003 + 7919 * target_index + n_train)
+
+
+def infinite_kernels(cfg: dict, target) -> tuple[np.ndarray, np.ndarray]:
+    """Real blocks ``(2, 2, n, n)`` of the infinite-width NTK and NNGP of the pair on all states."""
+    from qsntk.kernels import infinite_real_blocks
+
+    pair = pair_for(cfg, 1)  # the width does not enter the infinite kernels
+    return (np.asarray(infinite_real_blocks(pair, target.x, get="ntk"), np.float64),
+            np.asarray(infinite_real_blocks(pair, target.x, get="nngp"), np.float64))
+
+
+def analytic_problem(kernels, target, split):
+    """The analytic problem (one eigendecomposition of the train NTK) for ``split``."""
+    from qsntk.dynamics.supervised import prepare
+
+    ntk, nngp = kernels
+    return prepare(ntk, target.psi, split, nngp=nngp)
+
+
+def analytic_curves(cfg: dict, problem, grid) -> dict:
+    """The analytic losses (eqs. 16–18) at ``τ = η·grid`` and ``τ = ∞``."""
+    from qsntk.dynamics.supervised import analytic_losses
+
+    eta = cfg["eta_factor"] * problem.eta_max
+    taus = np.concatenate([eta * np.asarray(grid, np.float64), [np.inf]])
+    losses = analytic_losses(problem, taus, eta=eta)
+    out = {"eta": eta, "eta_max": problem.eta_max, "lam_max": problem.lam_max,
+           "steps": [int(s) for s in grid], "tau": list(taus[:-1])}
+    for k, v in losses.items():
+        out[k] = list(v[:-1])
+        out[f"{k}_inf"] = float(v[-1])
+    return out
+
+
+def _cell_name(t: int, n_train: int, width: int) -> str:
+    return f"t{t}_n{n_train}_w{width}"
+
+
+def member_theory(problem, split, target, f0, eta: float, grid) -> dict:
+    """Eq. 17 for these very members: the infinite-NTK linearized prediction from each
+    member's own initial outputs ``f0`` ``(n, E)`` (no sampling error in the comparison)."""
+    from qsntk.dynamics.supervised import ensemble_losses
+
+    L = ensemble_losses(problem, eta * np.asarray(grid, np.float64), f0, split, target.psi, eta=eta)
+    return {k: np.asarray(v).tolist() for k, v in L.items()}
+
+
+def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float, grid, *,
+               key_seed: int, bar, problem_fn) -> dict:
+    """Train (or resume) one ensemble; returns its logged records.
+
+    ``problem_fn()`` returns the prepared analytic problem (computed only if needed).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from qsntk.dynamics import ensemble as ens
+
+    dtype = jnp.float32 if cfg["precision"] == "float32" else jnp.float64
+    model = pair_for(cfg, width)
+    problem = ens.make_problem(target.x, target.psi, split, dtype=dtype)
+    key = jax.random.PRNGKey(key_seed)
+    params = ens.init_ensemble(model, target.x.shape[1], cfg["members"], key=key, dtype=dtype)
+    rec = {"steps": [], "train": [], "test": [], "diverged": False, "wall_s": 0.0}
+    got = run.load_checkpoint(name, params)
+    step = 0
+    if got is not None:
+        p_saved, meta = got
+        rec, step = meta["records"], int(meta["step"])
+    if "theory_members" not in rec:
+        f0 = ens.outputs(model.apply, params, jnp.asarray(target.x, dtype))
+        rec["theory_members"] = member_theory(problem_fn(), split, target, f0, eta, grid)
+    if got is not None:
+        params = jax.tree_util.tree_map(jnp.asarray, p_saved)
+    grid = [int(g) for g in grid]
+    bar.advance(step)
+    if step >= grid[-1] or rec["diverged"]:
+        bar.advance(grid[-1] - step)
+        return rec
+    if ens.supports_structured(model):
+        gd = ens.structured_gd_fn(model, problem.x_train, problem.y_train, eta, chunk=cfg["chunk"])
+    else:
+        gd = ens.gd_fn(model.apply, problem.x_train, problem.y_train, eta, chunk=cfg["chunk"] * 8)
+    train_loss = ens.loss_fn(model.apply, problem.x_train, problem.y_train)
+    test_loss = ens.loss_fn(model.apply, problem.x_test, problem.y_test)
+    if "eta_over_member_max" not in rec:
+        lam = np.asarray(ens.top_ntk_eigenvalue(model.apply, params, problem.x_train,
+                                                key=jax.random.fold_in(key, 99)))
+        rec["lam_max_members"] = [float(v) for v in lam]
+        rec["eta_over_member_max"] = [float(eta * v / split.train.size) for v in lam]
+
+    def record():
+        tr, te = np.asarray(train_loss(params)), np.asarray(test_loss(params))
+        rec["steps"].append(step)
+        rec["train"].append([float(v) for v in tr])
+        rec["test"].append([float(v) for v in te])
+        if not (np.all(np.isfinite(tr)) and np.all(np.isfinite(te))):
+            rec["diverged"] = True
+
+    def save():
+        run.save_checkpoint(name, params, step=step, records=rec)
+
+    if step == 0 and not rec["steps"]:
+        record()
+        save()
+    block = max(1, int(2e8 // max(1, cfg["members"] * split.train.size * width * cfg["depth"])))
+    last_save, t0 = time.monotonic(), time.monotonic()
+    while step < grid[-1] and not rec["diverged"]:
+        nxt = next(g for g in grid if g > step)
+        n = min(nxt - step, block)
+        params = gd(params, n)
+        step += n
+        bar.advance(n)
+        if step == nxt:
+            record()
+        now = time.monotonic()
+        if step == nxt or now - last_save > cfg["checkpoint_s"]:
+            rec["wall_s"] += now - t0
+            t0 = now
+            save()
+            last_save = now
+    if rec["diverged"]:
+        bar.advance(grid[-1] - step)
+    return rec
+
+
+def summarize(cells: dict, analytic: dict) -> dict:
+    """Ensemble mean ± std and the largest relative deviation from the theory."""
+    out = {}
+    for name, c in cells.items():
+        a = analytic[c["analytic"]]
+        tr, te = np.asarray(c["train"], float), np.asarray(c["test"], float)
+        idx = [a["steps"].index(s) for s in c["steps"]]
+        s = {"train_mean": tr.mean(1).tolist(), "train_std": tr.std(1).tolist(),
+             "test_mean": te.mean(1).tolist(), "test_std": te.std(1).tolist()}
+        if "train_psi" in a and tr.size and not c["diverged"]:
+            for part in ("train", "test"):
+                mean = np.mean(c[part], 1)
+                th = np.asarray(a[f"{part}_psi"])[idx]
+                s[f"{part}_max_rel_dev"] = float(np.max(np.abs(mean - th) / th))
+                tm = np.asarray(c["theory_members"][part])[: len(idx)].mean(1)
+                s[f"{part}_members_theory"] = tm.tolist()
+                s[f"{part}_max_rel_dev_members"] = float(np.max(np.abs(mean - tm) / tm))
+        out[name] = s
+    return out
+
+
+def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progress,
+                   figures=("fig2", "fig3"), title: str = "") -> dict:
+    """Run (or resume) the whole experiment in run directory ``out``.
+
+    Returns:
+        ``{"out", "figures", "metrics", "summary"}``.
+    """
+    from qsntk.dynamics.ensemble import log_steps
+    from qsntk.experiments import supervised_plots as plots
+    from qsntk.io import RunDir
+
+    validate(cfg)
+    targets = [load_target(t) for t in cfg["targets"]]
+    for t, tg in zip(cfg["targets"], targets):
+        for n in cfg["train_sizes"]:
+            if n >= tg.n_states:
+                raise InputError(f"train size {n} leaves no test states ({t} has {tg.n_states})")
+    run = RunDir(out, cfg, overwrite=overwrite)
+    metrics = run.load_metrics() if run.resumed else {}
+    metrics.setdefault("analytic", {})
+    metrics.setdefault("cells", {})
+    grid = log_steps(cfg["steps"], cfg["n_log"])
+    total = len(targets) * len(cfg["train_sizes"]) * len(cfg["widths"]) * int(grid[-1])
+    with progress(total, "ensemble GD") as bar:
+        for ti, (tname, target) in enumerate(zip(cfg["targets"], targets)):
+            kcache: dict = {}
+            for n_train in cfg["train_sizes"]:
+                split = split_for(cfg, target.n_states, n_train, ti)
+                akey = f"t{ti}_n{n_train}"
+                cache: dict = {}
+
+                def problem_fn(target=target, split=split, cache=cache, kcache=kcache):
+                    if "p" not in cache:
+                        if "k" not in kcache:
+                            kcache["k"] = infinite_kernels(cfg, target)
+                        cache["p"] = analytic_problem(kcache["k"], target, split)
+                    return cache["p"]
+
+                if akey not in metrics["analytic"]:
+                    metrics["analytic"][akey] = {"target": tname, "n_train": n_train,
+                                                 "n_test": target.n_states - n_train,
+                                                 **analytic_curves(cfg, problem_fn(), grid)}
+                    run.save_metrics(metrics)
+                a = metrics["analytic"][akey]
+                for width in cfg["widths"]:
+                    name = _cell_name(ti, n_train, width)
+                    seed = (cfg["seed"] * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
+                    rec = train_cell(run, name, cfg, target, split, width, a["eta"], grid,
+                                     key_seed=seed, bar=bar, problem_fn=problem_fn)
+                    metrics["cells"][name] = {"target": tname, "n_train": n_train, "width": width,
+                                              "analytic": akey, **rec}
+                    metrics["summary"] = summarize(metrics["cells"], metrics["analytic"])
+                    run.save_metrics(metrics)
+    figs = []
+    if "fig2" in figures:
+        figs += plots.fig2(run, metrics, title=title)
+    if "fig3" in figures and len(cfg["train_sizes"]) > 1:
+        figs += plots.fig3(run, metrics, title=title)
+    run.save_arrays("arrays", **plots.arrays(metrics))
+    return {"out": str(run.path), "figures": [str(f) for f in figs],
+            "metrics": str(run.path / "metrics.json"), "summary": metrics["summary"]}

@@ -1,0 +1,148 @@
+"""The supervised-learning driver: structured GD, λ_max, resume, interruption, CLI and the
+finite-width → infinite-width agreement on a small target."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from qsntk.dynamics import ensemble as ens
+from qsntk.dynamics.supervised import random_split
+from qsntk.errors import InputError
+from qsntk.experiments.supervised import make_config, run_supervised
+from qsntk.kernels import real_blocks
+from qsntk.nets import FCNet, RealImagPair, paper_pair
+from qsntk.physics.targets import make_target
+
+
+@pytest.fixture(scope="module")
+def target_file(tmp_path_factory):
+    t = make_target("tfim", lx=3, ly=2, tau=1.0, J=0.5)  # 64 states, complex
+    f = tmp_path_factory.mktemp("target") / "tfim6.npz"
+    t.save(f)
+    return str(f), t
+
+
+def _tree_maxdiff(a, b):
+    return max(float(jnp.abs(u - v).max()) for u, v in
+               zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+
+@pytest.mark.parametrize("model", [
+    paper_pair(37),
+    RealImagPair(*(FCNet((29,), activation="tanh", W_std=1.2, b_std=0.3, parameterization="standard")
+                   for _ in range(2)))], ids=["paper-relu", "tanh-standard"])
+def test_structured_gd_equals_autodiff_gd(model, target_file):
+    _, t = target_file
+    pb = ens.make_problem(t.x, t.psi, random_split(64, 40, seed=0), dtype=jnp.float64)
+    assert ens.supports_structured(model)
+    p = ens.init_ensemble(model, 6, 3, key=jax.random.PRNGKey(0), dtype=jnp.float64)
+    a = ens.gd_fn(model.apply, pb.x_train, pb.y_train, 0.3, chunk=16)(p, 5)
+    b = ens.structured_gd_fn(model, pb.x_train, pb.y_train, 0.3, chunk=7)(p, 5)
+    assert _tree_maxdiff(a, b) < 1e-13
+    assert _tree_maxdiff(a, p) > 1e-3  # the parameters moved
+
+
+def test_power_iteration_matches_kernel_eigenvalue(target_file):
+    _, t = target_file
+    model = paper_pair(50)
+    x = jnp.asarray(t.x)
+    p = ens.init_ensemble(model, 6, 2, key=jax.random.PRNGKey(1), dtype=jnp.float64)
+    lam = ens.top_ntk_eigenvalue(model.apply, p, x, iters=120, key=jax.random.PRNGKey(2))
+    for e in range(2):
+        pe = jax.tree_util.tree_map(lambda a: a[e], p)
+        K = np.asarray(real_blocks(model, pe, x))
+        big = np.block([[K[0, 0], K[0, 1]], [K[1, 0], K[1, 1]]])
+        top = np.linalg.eigvalsh(big)[-1]
+        assert top * (1 - 1e-4) < lam[e] <= top * (1 + 1e-12)  # converges from below
+
+
+def _cfg(target, **kw):
+    base = dict(targets=[target], train_sizes=[40], widths=[16, 2048], members=4, steps=60,
+                n_log=12, precision="float64", checkpoint_s=0.01)
+    return make_config(**{**base, **kw})
+
+
+def test_run_writes_resumes_and_tracks_theory(target_file, tmp_path):
+    f, _ = target_file
+    cfg = _cfg(f)
+    out = tmp_path / "run"
+    r = run_supervised(out, cfg)
+    for name in ("config.json", "metrics.json", "arrays.npz"):
+        assert (out / name).is_file()
+    assert r["figures"] and all(p.endswith(".png") for p in r["figures"])
+    m = json.loads((out / "metrics.json").read_text())
+    a = m["analytic"]["t0_n40"]
+    assert a["train_psi_inf"] < 1e-8 * a["train_psi"][0]        # τ = ∞ fits the train set
+    np.testing.assert_allclose(a["test_psi_inf"], a["test_mu_inf"] + a["test_gamma_inf"])
+    wide, narrow = r["summary"]["t0_n40_w2048"], r["summary"]["t0_n40_w16"]
+    # the wide ensemble follows the infinite-width prediction from its own f0 ...
+    # (late train losses sit in the slowest modes, the most width-sensitive: ~3/sqrt(N))
+    assert wide["train_max_rel_dev_members"] < 0.12 and wide["test_max_rel_dev_members"] < 0.05
+    # ... and the gap to the NTK shrinks with width
+    assert narrow["test_max_rel_dev_members"] > 2 * wide["test_max_rel_dev_members"]
+    # rerunning resumes: nothing recomputed, identical metrics
+    before = (out / "metrics.json").read_text()
+    run_supervised(out, cfg)
+    assert json.loads((out / "metrics.json").read_text())["cells"] == json.loads(before)["cells"]
+    with pytest.raises(InputError, match="another config"):
+        run_supervised(out, _cfg(f, members=3))
+
+
+class _Interrupt:
+    def __init__(self, after):
+        self.after, self.n = after, 0
+
+    def __call__(self, total, description=""):
+        import contextlib
+        outer = self
+
+        class Bar:
+            def advance(self, n=1):
+                outer.n += n
+                if outer.n >= outer.after:
+                    raise KeyboardInterrupt
+
+        return contextlib.nullcontext(Bar())
+
+
+def test_interrupted_run_resumes_to_the_same_numbers(target_file, tmp_path):
+    f, _ = target_file
+    cfg = _cfg(f, widths=[32])
+    full = run_supervised(tmp_path / "full", cfg)
+    with pytest.raises(KeyboardInterrupt):
+        run_supervised(tmp_path / "cut", cfg, progress=_Interrupt(25))
+    partial = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    logged = partial["cells"]["t0_n40_w32"]["steps"] if partial.get("cells") else []
+    resumed = run_supervised(tmp_path / "cut", cfg)
+    a = json.loads((tmp_path / "full" / "metrics.json").read_text())["cells"]["t0_n40_w32"]
+    b = json.loads((tmp_path / "cut" / "metrics.json").read_text())["cells"]["t0_n40_w32"]
+    assert b["steps"][: len(logged)] == logged and a["steps"] == b["steps"]
+    np.testing.assert_allclose(b["train"], a["train"], rtol=1e-12)
+    np.testing.assert_allclose(b["test"], a["test"], rtol=1e-12)
+    assert resumed["summary"] == full["summary"]
+
+
+def test_bad_settings_are_named(target_file):
+    f, _ = target_file
+    for kw, msg in [(dict(widths=[0]), "width"), (dict(members=0), "members"),
+                    (dict(eta_factor=2.5), "eta_factor"), (dict(activation="swish"), "activation"),
+                    (dict(targets=["nope"]), "unknown target"), (dict(precision="half"), "precision"),
+                    (dict(bogus=1), "unknown setting")]:
+        with pytest.raises(InputError, match=msg):
+            _cfg(f, **kw)
+
+
+def test_cli_runs_and_rejects_bad_input(target_file, tmp_path):
+    from qsntk.cli import main
+
+    f, _ = target_file
+    with pytest.raises(SystemExit) as e:
+        main(["supervised", "--target", f, "--train-sizes", "40", "--widths", "8", "--members", "2",
+              "--steps", "5", "--n-log", "3", "--out", str(tmp_path / "ok")])
+    assert e.value.code == 0 and (tmp_path / "ok" / "metrics.json").is_file()
+    with pytest.raises(SystemExit) as e:
+        main(["supervised", "--target", f, "--train-sizes", "64", "--out", str(tmp_path / "bad")])
+    assert e.value.code == 2 and not (tmp_path / "bad").exists()
