@@ -126,7 +126,7 @@ def make_model(spec: ModelSpec | str, system, **overrides) -> tuple[nn.Module, M
         import netket as nk
 
         return nk.models.MLP(hidden_dims=(hidden,), param_dtype=dtype,
-                             hidden_activations=nk.nn.log_cosh, output_activation=None,
+                             hidden_activations=nk.nn.activation.log_cosh, output_activation=None,
                              use_output_bias=True), spec
     if spec.name == "gcnn":
         import netket as nk
