@@ -1,0 +1,96 @@
+"""One ensemble GD step (10 members, width 5000, 4000 train points, float32) against the GEMM rate.
+
+Issue 4's target: the step runs at >= 60% of this machine's float32 GEMM throughput, measured in
+the same run. The step's work is counted as the FLOPs a dense implementation must do per
+network (20 networks: 10 real–imaginary pairs): the forward GEMM (n x 13 x N, inputs plus
+bias column), the read-out reduction (2nN), the backward mask GEMM (13 x n x N) and the
+read-out gradient (2nN). Also timed: the generic autodiff path (``gd_fn``) on the same problem.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_ensemble.py [--members 10] [--width 5000] [--train 4000]
+
+Prints a table and writes ``benchmarks/results/ensemble_step.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "ensemble_step.json"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--members", type=int, default=10)
+    ap.add_argument("--width", type=int, default=5000)
+    ap.add_argument("--train", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=3, help="steps per timed call")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--chunks", default="64,128,256", help="row chunks to try (structured path)")
+    args = ap.parse_args()
+
+    import jax
+    import jax.numpy as jnp
+
+    from qsntk.dynamics import ensemble as ens
+    from qsntk.dynamics.supervised import random_split
+    from qsntk.nets import paper_pair
+    from qsntk.physics.targets import make_target
+
+    t = make_target("tfim-quench")
+    pb = ens.make_problem(t.x, t.psi, random_split(t.n_states, args.train, seed=0))
+    model = paper_pair(args.width)
+    params = ens.init_ensemble(model, 12, args.members, key=jax.random.PRNGKey(0))
+
+    def per_step(gd):
+        p = jax.block_until_ready(gd(params, 1))
+        ts = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            p = jax.block_until_ready(gd(p, args.steps))
+            ts.append((time.perf_counter() - t0) / args.steps)
+        return float(np.median(ts))
+
+    A = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
+    mm = jax.jit(lambda A: A @ A)
+
+    def gemm_rate():
+        jax.block_until_ready(mm(A))
+        ts = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            jax.block_until_ready(mm(A))
+            ts.append(time.perf_counter() - t0)
+        return 2 * 2048**3 / float(np.median(ts))
+
+    n, N, G = args.train, args.width, 2 * args.members
+    flop = G * (2 * n * 13 * N + 2 * n * N + 2 * 13 * n * N + 2 * n * N)
+    rows, res = [], {"members": args.members, "width": N, "train": n, "flop_per_step": flop}
+    rate0 = gemm_rate()
+    for c in [int(v) for v in args.chunks.split(",")]:
+        s = per_step(ens.structured_gd_fn(model, pb.x_train, pb.y_train, 1.0, chunk=c))
+        rows.append((f"structured, chunk {c}", s))
+    s_gen = per_step(ens.gd_fn(model.apply, pb.x_train, pb.y_train, 1.0, chunk=1024))
+    rows.append(("generic autodiff (gd_fn, chunk 1024)", s_gen))
+    rate1 = gemm_rate()
+    rate = float(np.median([rate0, rate1]))
+    print(f"float32 GEMM rate (2048^3, XLA, before/after): {rate0 / 1e9:.0f} / {rate1 / 1e9:.0f} GFLOP/s")
+    print(f"{'path':40s} {'s/step':>8s} {'GFLOP/s':>8s} {'of GEMM':>8s}")
+    for name, s in rows:
+        print(f"{name:40s} {s:8.3f} {flop / s / 1e9:8.1f} {flop / s / rate:8.0%}")
+    res["gemm_flops_per_s"] = rate
+    res["rows"] = [{"path": p, "s_per_step": s, "fraction_of_gemm": flop / s / rate} for p, s in rows]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(res, indent=1))
+    print(f"wrote {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
