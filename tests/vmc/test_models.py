@@ -119,3 +119,23 @@ def test_slater_backflow_direct():
     out = np.exp(np.asarray(m.apply({"params": params}, x)))
     np.testing.assert_allclose(out, [np.linalg.det(M[[0, 2]]), np.linalg.det(M[[1, 2]])],
                                rtol=1e-12)
+
+
+def test_marshall_sign_is_the_sign_of_the_exact_heisenberg_ground_state():
+    """Marshall's theorem on the bipartite 4x2 lattice: sign ψ0(σ) = (−1)^{N↓(A)} for every σ,
+    and MarshallSign applies exactly that factor."""
+    from qsntk.physics import ground_state
+
+    s = make_system("heisenberg", lx=4, ly=2, sz0=True)
+    _, psi0 = ground_state(s.sparse_hamiltonian())
+    model, spec = make_model("rbm", s, marshall=True)
+    assert spec.complex is False and spec.marshall is True
+    x = jnp.asarray(s.basis(), dtype=jnp.float64)
+    variables = model.init(jax.random.PRNGKey(0), x[:2])
+    sign = np.exp(1j * np.imag(np.asarray(model.apply(variables, x))))
+    np.testing.assert_allclose(sign.imag, 0, atol=1e-12)
+    ref = np.sign(psi0) * np.sign(psi0[np.argmax(np.abs(psi0))])
+    np.testing.assert_array_equal(np.sign(sign.real) * np.sign(sign.real[np.argmax(np.abs(psi0))]),
+                                  ref)
+    with pytest.raises(InputError, match="bipartite"):
+        make_model("rbm", make_system("heisenberg", lx=3, ly=4), marshall=True)

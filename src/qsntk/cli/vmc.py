@@ -6,7 +6,7 @@ import click
 
 from qsntk.cli._common import out_option, overwrite_option, print_json, say
 
-_MODELS = ("rbm", "ffnn", "gcnn", "ar", "slater", "backflow")
+_MODELS = ("rbm", "rbmsymm", "ffnn", "gcnn", "ar", "slater", "backflow")
 _SAMPLERS = ("auto", "local", "exchange", "hamiltonian", "fermion-hop", "direct", "exact")
 _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
 
@@ -27,11 +27,13 @@ _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
 @click.option("--model", type=click.Choice(_MODELS), default="rbm", show_default=True,
               help="Variational wavefunction.")
 @click.option("--alpha", type=float, default=1.0, show_default=True,
-              help="Hidden-unit density (rbm, ffnn, backflow).")
+              help="Hidden-unit density (rbm, rbmsymm, ffnn, backflow).")
 @click.option("--layers", type=int, default=2, show_default=True, help="Layers (gcnn, ar).")
 @click.option("--features", type=int, default=8, show_default=True, help="Channels (gcnn, ar).")
 @click.option("--complex/--real", "cplx", default=None,
               help="Complex or real parameters (default: real for tfim/hubbard, else complex).")
+@click.option("--marshall", is_flag=True,
+              help="Multiply by the Marshall sign (-1)^(down spins on sublattice A).")
 @click.option("--sampler", type=click.Choice(_SAMPLERS), default="auto", show_default=True,
               help="Sampler of |psi|^2.")
 @click.option("--chains", type=int, default=16, show_default=True, help="Markov chains.")
@@ -53,7 +55,7 @@ _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
 @out_option(required=True)
 @overwrite_option
 def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, layers, features,
-        cplx, sampler, chains, samples, discard, optimizer, lr, diag_shift, diag_shift_end, steps,
+        cplx, marshall, sampler, chains, samples, discard, optimizer, lr, diag_shift, diag_shift_end, steps,
         lens_every, checkpoint_every, seed, out, overwrite):
     """Ground state of SYSTEM (tfim, heisenberg, j1j2, hubbard) by VMC on NetKet.
 
@@ -65,7 +67,7 @@ def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, l
     \b
     Examples:
       qsntk vmc tfim --lx 4 --ly 4 --J 3.044 --model rbm --out runs/tfim
-      qsntk vmc heisenberg --lx 4 --ly 4 --sz0 --model gcnn --out runs/heis
+      qsntk vmc heisenberg --lx 4 --ly 4 --sz0 --marshall --out runs/heis
       qsntk vmc hubbard --lx 3 --ly 4 --n-up 2 --n-down 2 --U 4 --model backflow --out runs/hub
     """
     from qsntk.progress import progress_bar
@@ -75,7 +77,7 @@ def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, l
     cfg = validate(VMCConfig(
         system=system, lx=lx, ly=ly, pbc=pbc, couplings=couplings, n_up=n_up, n_down=n_down,
         sz0=sz0, model=dict(name=model, alpha=alpha, layers=layers, features=features,
-                            complex=cplx),
+                            complex=cplx, marshall=marshall),
         sampler=sampler, n_chains=chains, n_samples=samples, n_discard=discard,
         optimizer=optimizer, lr=lr, diag_shift=diag_shift, diag_shift_end=diag_shift_end,
         steps=steps, lens_every=lens_every, checkpoint_every=checkpoint_every, seed=seed))

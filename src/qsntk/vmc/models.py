@@ -12,6 +12,8 @@ name           model                                                 systems
 ``rbm``        ``nk.models.RBM`` (hidden units α·N, log-cosh)        spins
 ``ffnn``       ``nk.models.MLP``: one hidden layer α·N, log-cosh,    spins
                linear complex read-out
+``rbmsymm``    ``nk.models.RBMSymm`` over the lattice's space group   spins
+               (α·N hidden units in α·N/|G| symmetric features)
 ``gcnn``       ``nk.models.GCNN`` over the lattice's space group      spins
                (translations × point group of ``graph``)
 ``ar``         ``nk.models.ARNNDense`` (autoregressive, normalized;   spins, full space
@@ -20,6 +22,11 @@ name           model                                                 systems
 ``backflow``   :class:`SlaterBackflow`: generalized orbitals plus a   hubbard
                neural backflow correction (ours; NetKet has none)
 =============  ====================================================  ==============
+
+``marshall=True`` multiplies a spin model by the Marshall sign
+:math:`(-1)^{N_\downarrow(A)}` (down spins on sublattice A, x + y even) — the exact
+sign of the bipartite Heisenberg ground state (Marshall 1955), a good prior for J1–J2.
+The network then only learns amplitudes (real parameters suffice for Heisenberg).
 
 ``complex`` chooses complex parameters (needed for sign structures without a
 sign rule, as Heisenberg/J1–J2 here, whose operators carry no Marshall rotation)
@@ -39,12 +46,14 @@ import numpy as np
 
 from qsntk.errors import InputError, check_choice, check_int_at_least, check_positive
 
-__all__ = ["MODELS", "ModelSpec", "make_model", "SlaterBackflow", "default_complex"]
+__all__ = ["MODELS", "ModelSpec", "make_model", "SlaterBackflow", "MarshallSign", "default_complex",
+           "sublattice_a", "n_parameters"]
 
 #: name -> (one-line description, "spin" | "fermion")
 MODELS: dict[str, tuple[str, str]] = {
     "rbm": ("restricted Boltzmann machine (nk.models.RBM)", "spin"),
     "ffnn": ("one-hidden-layer feed-forward network (nk.models.MLP)", "spin"),
+    "rbmsymm": ("space-group symmetric RBM (nk.models.RBMSymm)", "spin"),
     "gcnn": ("group-convolutional network over the lattice symmetries (nk.models.GCNN)", "spin"),
     "ar": ("autoregressive dense network with direct sampling (nk.models.ARNNDense)", "spin"),
     "slater": ("Slater determinant, unrestricted (nk.models.Slater2nd)", "fermion"),
@@ -62,6 +71,7 @@ class ModelSpec:
         layers: number of layers (gcnn, ar).
         features: channels per layer (gcnn, ar).
         complex: complex parameters (None: :func:`default_complex`).
+        marshall: multiply by the Marshall sign (spin systems on a bipartite lattice).
     """
 
     name: str = "rbm"
@@ -69,14 +79,30 @@ class ModelSpec:
     layers: int = 2
     features: int = 8
     complex: bool | None = None
+    marshall: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def default_complex(system) -> bool:
-    """Real parameters for ``tfim`` (positive ground state) and ``hubbard``; complex otherwise."""
-    return system.name not in ("tfim", "hubbard")
+def default_complex(system, marshall: bool = False) -> bool:
+    """Real parameters for ``tfim`` (positive ground state), ``hubbard`` and Marshall-signed
+    models; complex otherwise."""
+    return not (marshall or system.name in ("tfim", "hubbard"))
+
+
+def sublattice_a(system) -> np.ndarray:
+    """Boolean mask of sublattice A (x + y even) of the Lx × Ly lattice, shape (n_sites,).
+
+    Raises:
+        InputError: the lattice is not bipartite with these boundaries (an odd
+            periodic side > 2).
+    """
+    for side in (system.lx, system.ly):
+        if system.pbc and side > 2 and side % 2:
+            raise InputError(f"the Marshall sign needs a bipartite lattice; periodic side {side} is odd")
+    x, y = np.divmod(np.arange(system.n_sites), system.ly)
+    return (x + y) % 2 == 0
 
 
 def _check(spec: ModelSpec, system) -> ModelSpec:
@@ -91,8 +117,14 @@ def _check(spec: ModelSpec, system) -> ModelSpec:
     check_positive("alpha", spec.alpha)
     check_int_at_least("layers", spec.layers, 1)
     check_int_at_least("features", spec.features, 1)
-    cplx = default_complex(system) if spec.complex is None else bool(spec.complex)
-    return dataclasses.replace(spec, complex=cplx)
+    if spec.marshall:
+        if spec.name == "ar":
+            raise InputError("model 'ar' is sampled from its conditionals; it takes no Marshall sign")
+        if system.is_fermionic:
+            raise InputError("the Marshall sign applies to spin systems, not hubbard")
+        sublattice_a(system)
+    cplx = default_complex(system, spec.marshall) if spec.complex is None else bool(spec.complex)
+    return dataclasses.replace(spec, complex=cplx, marshall=bool(spec.marshall))
 
 
 def make_model(spec: ModelSpec | str, system, **overrides) -> tuple[nn.Module, ModelSpec]:
@@ -115,36 +147,69 @@ def make_model(spec: ModelSpec | str, system, **overrides) -> tuple[nn.Module, M
     elif overrides:
         spec = dataclasses.replace(spec, **overrides)
     spec = _check(spec, system)
+    module = _make(spec, system)
+    if spec.marshall:
+        module = MarshallSign(module, tuple(bool(b) for b in sublattice_a(system)))
+    return module, spec
+
+
+def _make(spec: ModelSpec, system) -> nn.Module:
     dtype = jnp.complex128 if spec.complex else jnp.float64
     n = system.n_cols
     hidden = max(1, int(round(spec.alpha * n)))
     if spec.name == "rbm":
         import netket as nk
 
-        return nk.models.RBM(alpha=spec.alpha, param_dtype=dtype), spec
+        return nk.models.RBM(alpha=spec.alpha, param_dtype=dtype)
     if spec.name == "ffnn":
         import netket as nk
 
         return nk.models.MLP(hidden_dims=(hidden,), param_dtype=dtype,
                              hidden_activations=nk.nn.activation.log_cosh, output_activation=None,
-                             use_output_bias=True), spec
+                             use_output_bias=True)
+    if spec.name == "rbmsymm":
+        import netket as nk
+
+        group = system.graph.space_group()
+        if spec.alpha * system.n_sites < len(group):
+            raise InputError(f"rbmsymm needs alpha >= {len(group) / system.n_sites:g} "
+                             f"(|space group| = {len(group)}), got {spec.alpha!r}")
+        return nk.models.RBMSymm(symmetries=group, alpha=spec.alpha, param_dtype=dtype)
     if spec.name == "gcnn":
         import netket as nk
 
         return nk.models.GCNN(symmetries=system.graph, layers=spec.layers,
                               features=spec.features, param_dtype=dtype,
-                              complex_output=True), spec
+                              complex_output=True)
     if spec.name == "ar":
         import netket as nk
 
         return nk.models.ARNNDense(hilbert=system.hilbert, layers=spec.layers,
-                                   features=spec.features, param_dtype=dtype), spec
+                                   features=spec.features, param_dtype=dtype)
     if spec.name == "slater":
         import netket as nk
 
-        return nk.models.Slater2nd(system.hilbert, restricted=False, param_dtype=dtype), spec
+        return nk.models.Slater2nd(system.hilbert, restricted=False, param_dtype=dtype)
     return SlaterBackflow(n_orbitals=n, n_fermions=int(system.n_up + system.n_down),
-                          hidden=hidden, param_dtype=dtype), spec
+                          hidden=hidden, param_dtype=dtype)
+
+
+class MarshallSign(nn.Module):
+    r"""``inner`` times the Marshall sign: :math:`\log\psi = \log\psi_{inner} + i\pi N_\downarrow(A)`.
+
+    Arguments:
+        inner: a spin model returning log ψ.
+        mask: tuple of bools, True on sublattice A (:func:`sublattice_a`).
+    """
+
+    inner: nn.Module
+    mask: tuple
+
+    @nn.compact
+    def __call__(self, x):
+        a = jnp.asarray(self.mask, dtype=jnp.float64)
+        n_down_a = jnp.sum((1 - x) / 2 * a, axis=-1)
+        return self.inner(x) + 1j * jnp.pi * n_down_a
 
 
 class SlaterBackflow(nn.Module):
