@@ -67,7 +67,7 @@ def _cfg(target, **kw):
 
 def test_run_writes_resumes_and_tracks_theory(target_file, tmp_path):
     f, _ = target_file
-    cfg = _cfg(f)
+    cfg = _cfg(f, linearized=True)
     out = tmp_path / "run"
     r = run_supervised(out, cfg)
     for name in ("config.json", "metrics.json", "arrays.npz"):
@@ -78,6 +78,9 @@ def test_run_writes_resumes_and_tracks_theory(target_file, tmp_path):
     assert a["train_psi_inf"] < 1e-8 * a["train_psi"][0]        # τ = ∞ fits the train set
     np.testing.assert_allclose(a["test_psi_inf"], a["test_mu_inf"] + a["test_gamma_inf"])
     wide, narrow = r["summary"]["t0_n40_w2048"], r["summary"]["t0_n40_w16"]
+    # the linearized twins (each member's own frozen kernel) follow the trained nets closely
+    assert wide["test_max_rel_dev_linearized"] < 0.02
+    assert wide["test_max_rel_dev_linearized"] < wide["test_max_rel_dev_members"]
     # the wide ensemble follows the infinite-width prediction from its own f0 ...
     # (late train losses sit in the slowest modes, the most width-sensitive: ~3/sqrt(N))
     assert wide["train_max_rel_dev_members"] < 0.12 and wide["test_max_rel_dev_members"] < 0.05

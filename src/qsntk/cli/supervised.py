@@ -32,12 +32,14 @@ from qsntk.cli._common import out_option, overwrite_option, parse_int_list, prin
                    "kernels and the analytic solution are always double).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the train/test split and the initial networks.")
+@click.option("--linearized", is_flag=True,
+              help="Also evolve each member's linearized twin (its own frozen empirical NTK), exactly.")
 @click.option("--checkpoint-s", type=float, default=120.0, show_default=True,
               help="Seconds between checkpoints inside long stretches of steps.")
 @out_option(default="runs/supervised")
 @overwrite_option
 def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, activation, depth,
-               W_std, b_std, parameterization, float64, seed, checkpoint_s, out, overwrite):
+               W_std, b_std, parameterization, float64, seed, linearized, checkpoint_s, out, overwrite):
     """Train ensembles of real-imaginary network pairs on a target wavefunction by
     full-batch gradient descent and compare with the analytic infinite-width
     solution (eqs. 13-18 of Luo-Halverson). Writes config.json, metrics.json,
@@ -57,7 +59,7 @@ def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, 
         widths=parse_int_list("--widths", widths), members=members, steps=steps, n_log=n_log,
         eta_factor=eta_factor, activation=activation, depth=depth, W_std=W_std, b_std=b_std,
         parameterization=parameterization, precision="float64" if float64 else "float32",
-        seed=seed, checkpoint_s=checkpoint_s)
+        seed=seed, checkpoint_s=checkpoint_s, linearized=linearized)
     summary = run_supervised(out, cfg, overwrite=overwrite, progress=progress_bar,
                              title="qsntk supervised")
     say(f"results in {summary['out']}")

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+def _label(target: str) -> str:
+    """A file-name-safe label: the preset name or the target file's stem."""
+    from pathlib import Path
+
+    name = Path(target).stem if target.endswith(".npz") else target
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
 _COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
 
 
@@ -38,6 +46,11 @@ def fig2(run, metrics: dict, *, title: str = "") -> list:
                     m, s = L.mean(1), L.std(1)
                     ax.plot(x, m, color=color, lw=1.6, label=f"{part}, width {c['width']} (K={L.shape[1]})")
                     ax.fill_between(x, np.maximum(m - s, 1e-300), m + s, color=color, alpha=0.25, lw=0)
+                lin = c.get("linearized", {}).get(part)
+                if lin is not None:
+                    g = np.maximum(steps[: len(lin)], 0.5)
+                    ax.plot(g, np.mean(lin, 1), color=color, ls="--", lw=1.0, alpha=0.8,
+                            label=f"linearized twins ({part})")
                 tm = c.get("theory_members", {}).get(part)
                 if tm is not None:
                     g = np.maximum(steps[: len(tm)], 0.5)
@@ -59,7 +72,7 @@ def fig2(run, metrics: dict, *, title: str = "") -> list:
         fig.suptitle(f"{title or 'QS supervised learning'}: {a['target']}, |B| = {a['n_train']}, "
                      f"η = {metrics['analytic'][akey]['eta']:.3g}")
         fig.tight_layout()
-        files.append(run.save_figure(fig, f"fig2_{a['target']}_n{a['n_train']}".replace(".", "_").replace("/", "_")))
+        files.append(run.save_figure(fig, f"fig2_{_label(a['target'])}_n{a['n_train']}"))
         plt.close(fig)
     return files
 
@@ -106,7 +119,7 @@ def fig3(run, metrics: dict, *, title: str = "") -> list:
         ax.legend(fontsize=8)
         ax.set_title(f"{title or 'QS supervised learning'}: {tname}")
         fig.tight_layout()
-        files.append(run.save_figure(fig, f"fig3_{tname}".replace(".", "_").replace("/", "_")))
+        files.append(run.save_figure(fig, f"fig3_{_label(tname)}"))
         plt.close(fig)
     return files
 
