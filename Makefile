@@ -24,5 +24,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
+# Speed figures recorded in docs/benchmarks.md (each script prints a table and writes JSON
+# to benchmarks/results/; anchors such as neural-tangents get their own venv under .anchors/).
+bench: $(STAMP)
+	$(PY) benchmarks/bench_kernels.py
+	$(PY) benchmarks/bench_ensemble.py
+
 clean:
 	rm -rf runs .pytest_cache
