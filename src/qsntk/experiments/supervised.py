@@ -139,6 +139,14 @@ def analytic_curves(cfg: dict, problem, grid) -> dict:
     for k, v in losses.items():
         out[k] = list(v[:-1])
         out[f"{k}_inf"] = float(v[-1])
+    # the theory beyond the trained range: how the train loss approaches 0 and the test loss
+    # its τ = ∞ value
+    long_steps = np.array([1e3, 1e4, 1e5, 1e6, 1e7, 1e8])
+    long = analytic_losses(problem, eta * long_steps, eta=eta)
+    out["long_steps"] = long_steps.tolist()
+    for k in ("train_psi", "test_psi"):
+        if k in long:
+            out[f"long_{k}"] = long[k].tolist()
     return out
 
 
