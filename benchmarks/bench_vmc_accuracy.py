@@ -45,15 +45,16 @@ CASES = {
                   model={"name": "rbm", "alpha": 2.0}, n_chains=128, n_samples=1024, lr=0.05,
                   diag_shift=0.01, steps=300, seed=0), 1e-3),
     "heisenberg": (dict(system="heisenberg", lx=4, ly=4, sz0=True,
-                        model={"name": "rbmsymm", "alpha": 16.0, "marshall": True},
-                        n_chains=128, n_samples=1024, lr=0.05, diag_shift=0.01,
-                        diag_shift_end=1e-4, steps=300, seed=0), 1e-3),
+                        model={"name": "rbm", "alpha": 2.0, "marshall": True},
+                        n_chains=128, n_samples=2048, lr=0.02, lr_end=0.002, diag_shift=0.01,
+                        diag_shift_end=1e-3, steps=700, seed=0), 1e-3),
     "j1j2": (dict(system="j1j2", lx=4, ly=4, sz0=True, couplings={"J2": 0.5},
-                  model={"name": "rbm", "alpha": 1.0}, n_chains=128, n_samples=1024,
-                  lr=0.02, diag_shift=0.01, diag_shift_end=1e-4, steps=1000, seed=0), 1e-2),
+                  model={"name": "rbm", "alpha": 1.0, "marshall": True, "complex": True},
+                  n_chains=128, n_samples=1024, lr=0.02, diag_shift=0.01, diag_shift_end=1e-3,
+                  steps=800, seed=0), 1e-2),
     "hubbard": (dict(system="hubbard", lx=3, ly=4, n_up=2, n_down=2, couplings={"U": 4.0},
                      model={"name": "backflow", "alpha": 1.0}, n_chains=128, n_samples=1024,
-                     lr=0.02, diag_shift=0.01, diag_shift_end=1e-4, steps=600, seed=0), 2e-2),
+                     lr=0.02, diag_shift=0.01, diag_shift_end=1e-4, steps=200, seed=0), 2e-2),
 }
 
 

@@ -156,6 +156,7 @@ def test_auto_choices_and_validation():
                      (dict(sampler="direct"), "autoregressive"),
                      (dict(model={"name": "slater"}), "fermionic"),
                      (dict(optimizer="sr", diag_shift=0.0), "diag_shift must be > 0"),
+                     (dict(lr_end=-1.0), "lr_end must be > 0"),
                      (dict(couplings={"J": float("inf")}), "coupling J must be finite")]:
         with pytest.raises(InputError, match=msg):
             validate(VMCConfig(**{**TINY, **bad}))

@@ -42,6 +42,8 @@ _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
 @click.option("--optimizer", type=click.Choice(_OPTIMIZERS), default="sr", show_default=True,
               help="sgd, adam, sr (kernel form when parameters outnumber samples) or minsr.")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")
+@click.option("--lr-end", type=float, default=None,
+              help="Learning rate at the last step (geometric schedule; default constant).")
 @click.option("--diag-shift", type=float, default=0.01, show_default=True,
               help="Diagonal shift of SR at the first step.")
 @click.option("--diag-shift-end", type=float, default=None,
@@ -55,8 +57,8 @@ _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
 @out_option(required=True)
 @overwrite_option
 def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, layers, features,
-        cplx, marshall, sampler, chains, samples, discard, optimizer, lr, diag_shift, diag_shift_end, steps,
-        lens_every, checkpoint_every, seed, out, overwrite):
+        cplx, marshall, sampler, chains, samples, discard, optimizer, lr, lr_end, diag_shift,
+        diag_shift_end, steps, lens_every, checkpoint_every, seed, out, overwrite):
     """Ground state of SYSTEM (tfim, heisenberg, j1j2, hubbard) by VMC on NetKet.
 
     Logs energy, variance, R-hat, autocorrelation time and acceptance every step
@@ -79,7 +81,8 @@ def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, l
         sz0=sz0, model=dict(name=model, alpha=alpha, layers=layers, features=features,
                             complex=cplx, marshall=marshall),
         sampler=sampler, n_chains=chains, n_samples=samples, n_discard=discard,
-        optimizer=optimizer, lr=lr, diag_shift=diag_shift, diag_shift_end=diag_shift_end,
+        optimizer=optimizer, lr=lr, lr_end=lr_end, diag_shift=diag_shift,
+        diag_shift_end=diag_shift_end,
         steps=steps, lens_every=lens_every, checkpoint_every=checkpoint_every, seed=seed))
     summary = run_vmc(out, cfg, overwrite=overwrite, progress=progress_bar)
     say(f"results in {summary['out']}")

@@ -72,7 +72,8 @@ class VMCConfig:
         sampler: a key of :data:`~qsntk.vmc.samplers.SAMPLERS`.
         n_chains: Markov chains; n_samples: samples per step; n_discard: discarded
             sweeps per chain (None: NetKet's default).
-        optimizer: a key of :data:`OPTIMIZERS`; lr: learning rate η;
+        optimizer: a key of :data:`OPTIMIZERS`; lr: learning rate η at the start;
+            lr_end: η at the last step (geometric interpolation; None: constant);
             diag_shift: ε of SR at the start; diag_shift_end: ε at the last step
             (geometric interpolation; None: constant).
         steps: optimization steps; lens_every: steps between lens evaluations
@@ -95,6 +96,7 @@ class VMCConfig:
     n_discard: int | None = None
     optimizer: str = "sr"
     lr: float = 0.01
+    lr_end: float | None = None
     diag_shift: float = 0.01
     diag_shift_end: float | None = None
     steps: int = 300
@@ -132,6 +134,8 @@ def validate(cfg: VMCConfig) -> VMCConfig:
         check_int_at_least("discard", cfg.n_discard, 0)
     check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     check_positive("lr", cfg.lr)
+    if cfg.lr_end is not None:
+        check_positive("lr_end", cfg.lr_end)
     check_positive("diag_shift", cfg.diag_shift, strict=False)
     if cfg.diag_shift_end is not None:
         check_positive("diag_shift_end", cfg.diag_shift_end)
@@ -150,18 +154,23 @@ def validate(cfg: VMCConfig) -> VMCConfig:
                                couplings={k: float(v) for k, v in dict(cfg.couplings).items()})
 
 
-def _diag_shift_schedule(cfg: VMCConfig):
-    if cfg.diag_shift_end is None or cfg.diag_shift_end == cfg.diag_shift:
-        return cfg.diag_shift
+def _geometric(a: float, b: float | None, steps: int):
+    """``a`` if ``b`` is None or equal, else ``step -> a (b/a)^(step/(steps-1))`` (clipped)."""
+    if b is None or b == a:
+        return a
     import jax.numpy as jnp
 
-    a, b, n = cfg.diag_shift, cfg.diag_shift_end, max(cfg.steps - 1, 1)
+    n = max(steps - 1, 1)
 
     def schedule(step):
         frac = jnp.clip(jnp.asarray(step, dtype=jnp.float64) / n, 0.0, 1.0)
         return a * (b / a) ** frac
 
     return schedule
+
+
+def _diag_shift_schedule(cfg: VMCConfig):
+    return _geometric(cfg.diag_shift, cfg.diag_shift_end, cfg.steps)
 
 
 def build(cfg: VMCConfig):
@@ -188,7 +197,8 @@ def build(cfg: VMCConfig):
     operator = vmc_operator(system)
     sr_form = None
     if cfg.optimizer in ("sgd", "adam"):
-        opt = optax.sgd(cfg.lr) if cfg.optimizer == "sgd" else optax.adam(cfg.lr)
+        lr = _geometric(cfg.lr, cfg.lr_end, cfg.steps)
+        opt = optax.sgd(lr) if cfg.optimizer == "sgd" else optax.adam(lr)
         driver = nk.driver.VMC(operator, opt, variational_state=vstate)
     else:
         use_ntk = cfg.optimizer == "minsr" or n_par > vstate.n_samples
@@ -200,7 +210,7 @@ def build(cfg: VMCConfig):
         if system.is_fermionic and not _has_complex_params(vstate.parameters):
             mode = "real"          # real determinant with a sign: the QGT is real (NetKet's advice)
         with contextlib.redirect_stdout(io.StringIO()):     # NetKet prints its auto choices
-            driver = nk.driver.VMC_SR(operator, optax.sgd(cfg.lr),
+            driver = nk.driver.VMC_SR(operator, optax.sgd(_geometric(cfg.lr, cfg.lr_end, cfg.steps)),
                                       diag_shift=_diag_shift_schedule(cfg),
                                       variational_state=vstate, use_ntk=use_ntk, mode=mode)
     return system, vstate, driver, {"n_parameters": n_par, "sr_form": sr_form, "sampler": sname}
@@ -274,8 +284,7 @@ def full_sum_energy(system, vstate, *, psi0=None, batch: int = 4096) -> dict:
 
 
 # ------------------------------------------------------------------ the logging callback
-def _make_callback(run, cfg, n_lens_cols, history, lens_hist, lens_eigs, info, progress_task,
-                   on_checkpoint):
+def _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, progress_task, on_checkpoint):
     import netket as nk
     from netket.utils import struct
 
@@ -285,7 +294,7 @@ def _make_callback(run, cfg, n_lens_cols, history, lens_hist, lens_eigs, info, p
         _state: dict = struct.field(pytree_node=False, serialize=False)
 
         def __init__(self):
-            self._state = {"t0": time.perf_counter(), "warned": 0}
+            self._state = {"t0": time.perf_counter()}
 
         def before_parameter_update(self, step, log_data, driver):
             if cfg.lens_every and step % cfg.lens_every == 0:
@@ -423,8 +432,7 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     with progress(cfg.steps, f"VMC {cfg.system} {cfg.lx}x{cfg.ly} {cfg.model['name']}") as bar:
         bar.advance(done)
         if done < cfg.steps:
-            cb = _make_callback(run, cfg, n_lens_cols, history, lens_hist, lens_eigs, info, bar,
-                                checkpoint)
+            cb = _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, bar, checkpoint)
             driver.run(cfg.steps - done, out=(), show_progress=False, callback=cb,
                        _graceful_keyboard_interrupt=False)
     final = None
