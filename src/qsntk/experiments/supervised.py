@@ -308,6 +308,19 @@ def summarize(cells: dict, analytic: dict) -> dict:
     return out
 
 
+def _as_recorded(out, cfg: dict) -> dict:
+    """``cfg`` without settings added after ``out`` was created, where they have their
+    default value (so runs made before a new option existed still resume)."""
+    import json
+
+    f = Path(out) / "config.json"
+    try:
+        old = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return cfg
+    return {k: v for k, v in cfg.items() if k in old or v != DEFAULTS.get(k, object())}
+
+
 def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progress,
                    figures=("fig2", "fig3"), title: str = "") -> dict:
     """Run (or resume) the whole experiment in run directory ``out``.
@@ -325,7 +338,7 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
         for n in cfg["train_sizes"]:
             if n >= tg.n_states:
                 raise InputError(f"train size {n} leaves no test states ({t} has {tg.n_states})")
-    run = RunDir(out, cfg, overwrite=overwrite)
+    run = RunDir(out, _as_recorded(out, cfg), overwrite=overwrite)
     metrics = run.load_metrics() if run.resumed else {}
     metrics.setdefault("analytic", {})
     metrics.setdefault("cells", {})

@@ -68,7 +68,7 @@ def fig2(run, metrics: dict, *, title: str = "") -> list:
             ax.set_title(f"width {c['width']}" + ("  (diverged)" if c.get("diverged") else ""))
             ax.grid(alpha=0.3, which="both", lw=0.4)
         axes[0][0].set_ylabel(r"loss $\frac{1}{|S|}\sum|\psi-\psi_T|^2$")
-        axes[0][-1].legend(fontsize=7, loc="lower left")
+        axes[0][-1].legend(fontsize=6.5, loc="upper right", framealpha=0.85)
         fig.suptitle(f"{title or 'QS supervised learning'}: {a['target']}, |B| = {a['n_train']}, "
                      f"η = {metrics['analytic'][akey]['eta']:.3g}")
         fig.tight_layout()
