@@ -297,6 +297,7 @@ def _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, progress_tas
             self._state = {"t0": time.perf_counter()}
 
         def before_parameter_update(self, step, log_data, driver):
+            step = int(step)
             if cfg.lens_every and step % cfg.lens_every == 0:
                 shift = _current_shift(cfg, step)
                 spec = _lens.lens_of_state(driver.state, diag_shift=shift)
@@ -309,14 +310,27 @@ def _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, progress_tas
                 lens_eigs[k, :len(w)] = w
 
         def on_step_end(self, step, log_data, driver):
-            rec = step_record(log_data[driver._loss_name], log_data.get("acceptance"),
-                              time.perf_counter() - self._state["t0"])
+            # Convert the previous step's statistics, not this one's: by now they are
+            # computed, so reading them never stalls JAX's asynchronous dispatch (the
+            # R-hat warning comes one step late).
+            self._flush()
+            self._state["pending"] = (int(step), log_data[driver._loss_name],
+                                      log_data.get("acceptance"),
+                                      time.perf_counter() - self._state["t0"])
+            progress_task.advance(1)
+            if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+                self._flush()
+                on_checkpoint(driver, step + 1)
+
+        def _flush(self):
+            pending = self._state.pop("pending", None)
+            if pending is None:
+                return
+            step, stats, acceptance, wall = pending
+            rec = step_record(stats, acceptance, wall)
             for key, v in rec.items():
                 history[key][step] = v
             check_rhat(step, rec["r_hat"])
-            progress_task.advance(1)
-            if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-                on_checkpoint(driver, step + 1)
 
     return QSNTKLogger()
 
@@ -410,6 +424,8 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     if got is not None:
         tree, meta = got
         driver = flax.serialization.from_state_dict(driver, tree["driver"])
+        # restored as a 0-d numpy array, which NetKet would then increment in place
+        driver._step_count = int(meta["step"])
         vstate = driver.state
         history = {k: np.array(v) for k, v in tree["history"].items()}
         lens_hist = {k: np.array(v) for k, v in tree["lens"].items()}
