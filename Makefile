@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(VENV)/bin/qsntk reproduce luo2023-fig2 --quick --out runs/luo2023-fig2-quick
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
