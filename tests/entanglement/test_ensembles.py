@@ -31,33 +31,34 @@ def test_sincos_matches_xla():
     assert np.allclose(c, jnp.cos(big), atol=1e-15) and np.allclose(s, jnp.sin(big), atol=1e-15)
 
 
-@pytest.mark.parametrize("model", [
-    E.network_pair("gaussnet", 37, sigma_w=1.5, sigma_b=0.3, sigma_out=0.2),
-    RealImagPair(re=CosNet(37, sigma_w=2.0, parameterization="standard"),
-                 im=GaussNet(37, sigma_w=0.8, parameterization="standard")),
-], ids=["gaussnet", "standard-mixed"])
-def test_factorized_evaluation_equals_model_apply(model):
-    for n, vals in ((5, (1.0, -1.0)), (3, (-1.5, -0.5, 0.5, 1.5))):
-        X = gp.product_inputs(n, vals)
-        p = E.draw_params(model, n, np.arange(3), key=KEY)
-        ref = np.asarray(E.amplitudes(model, p, X))
-        fast = np.asarray(E.amplitudes(model, p, n_sites=n, local_values=vals))
-        blocked = np.asarray(jax.jit(lambda p: E.amplitudes_from_features(
-            model, E.features(model, p, n_sites=n, local_values=vals, nb=8), n_sites=n))(p))
-        assert np.allclose(fast, ref, atol=1e-13 * np.abs(ref).max())
-        assert np.allclose(blocked, ref, atol=1e-13 * np.abs(ref).max())      # padded unit blocks
-    spin = make_system("tfim", lx=5).encode()                 # the physics basis order
-    assert np.array_equal(gp.product_inputs(5), spin)
+@pytest.mark.parametrize("model, n, vals", [
+    (RealImagPair(re=CosNet(37, sigma_w=3.0), im=GaussNet(37, sigma_w=1.5, sigma_b=0.3, sigma_out=0.2)),
+     5, (1.0, -1.0)),
+    (RealImagPair(re=CosNet(37, sigma_w=2.0, parameterization="standard"),
+                  im=GaussNet(37, sigma_w=0.8, parameterization="standard")),
+     3, (-1.5, -0.5, 0.5, 1.5)),
+], ids=["ntk-spins", "standard-4-level"])
+def test_factorized_evaluation_equals_model_apply(model, n, vals):
+    X = gp.product_inputs(n, vals)
+    p = E.draw_params(model, n, np.arange(3), key=KEY)
+    ref = np.asarray(E.amplitudes(model, p, X))
+    fast = np.asarray(E.amplitudes(model, p, n_sites=n, local_values=vals))
+    blocked = np.asarray(jax.jit(lambda p: E.amplitudes_from_features(
+        model, E.features(model, p, n_sites=n, local_values=vals, nb=8), n_sites=n))(p))
+    assert np.allclose(fast, ref, atol=1e-13 * np.abs(ref).max())
+    assert np.allclose(blocked, ref, atol=1e-13 * np.abs(ref).max())          # padded unit blocks
+    if len(vals) == 2:
+        assert np.array_equal(X, make_system("tfim", lx=n).encode())         # the physics basis order
 
 
 def test_draws_do_not_depend_on_chunking_and_match_direct_entropies():
-    model = E.network_pair("cosnet", 24, sigma_w=2.0)
+    model = E.network_pair("cosnet", 32, sigma_w=2.0)        # same compiled stages as the CLI test
     n = 6
-    a = E.ensemble_entropies(model, n_sites=n, n_draws=7, seed=4, chunk=3)     # last chunk padded
-    c = E.ensemble_entropies(model, n_sites=n, n_draws=3, seed=4, chunk=3, first=4)
+    a = E.ensemble_entropies(model, n_sites=n, n_draws=6, seed=4)
+    c = E.ensemble_entropies(model, n_sites=n, n_draws=6, seed=4, first=2)
     for k in (1.0, 2.0):
-        assert np.allclose(a[k][4:], c[k], atol=1e-12)
-    psi = E.sample_states(model, 7, seed=4, n_sites=n)
+        assert np.allclose(a[k][2:], c[k][:4], atol=1e-12)
+    psi = E.sample_states(model, 6, seed=4, n_sites=n)
     assert np.allclose(np.linalg.norm(psi, axis=1), 1.0)
     ref = np.stack([np.asarray(entropies(psi, cut, (1,))[1.0]) for cut in prefix_cuts(n)], axis=1)
     assert np.allclose(a[1.0], ref, atol=1e-12)

@@ -477,22 +477,28 @@ class EnsembleSpec:
             return self._j1, self._j2
         common = (self.n_sites, self.cuts, self.orders, self.local_values, self.method)
         if not self.factorized:
+            model, d, spec = self.model, self.d, self
+            j_init = _cached_jit(("init", repr(model), int(d)), lambda: lambda k, i: _draw_params(model, d, i, k))
             key = ("generic", repr(self.model), common,
                    None if self.X is None else hash(np.asarray(self.X).tobytes()))
-            fn = _cached_jit(key, lambda: lambda k, i: self.entropies(self.psi(k, i)))
-            self._j1, self._j2 = (lambda k, i: (k, i)), (lambda o: fn(*o))
+            self._j1 = lambda k, i: j_init(k, jnp.asarray(i))
+            self._j2 = _cached_jit(key, lambda: lambda p: spec.entropies(spec.amplitudes(p)))
             return self._j1, self._j2
         kinds = tuple((type(m).__name__, getattr(m, "sigma_out", 0.0) > 0, m.parameterization)
                       for m in (self.model.re, self.model.im))
         shared = self.template is not None
         m1 = self.template if shared else self.model
+        model, n_sites, vals = self.model, self.n_sites, self.local_values
+        # parameter draws: the same compiled function as draw_params (shared by every sigma)
+        j_init = _cached_jit(("init", repr(m1), int(self.d)), lambda: lambda k, i: _draw_params(m1, self.d, i, k))
+        j_feat = _cached_jit(("features", kinds, repr(m1) if not shared else "", n_sites, vals),
+                             lambda: lambda p, h: features(model, p, n_sites=n_sites, local_values=vals,
+                                                           hyper=h))
         spec = self
-        j1 = _cached_jit(("stage1", repr(m1), shared, self.n_sites, self.local_values),
-                         lambda: lambda k, i, h: spec.stage1(k, i, h if shared else None))
         j2 = _cached_jit(("stage2", kinds, common),
                          lambda: lambda o: spec.entropies(spec.amplitudes(o)))
-        hyper = self.hyper
-        self._j1 = lambda k, i: j1(k, i, hyper)
+        hyper = self.hyper if shared else {k: jnp.asarray(v) for k, v in self.hyper.items()}
+        self._j1 = lambda k, i: j_feat(j_init(k, jnp.asarray(i)), hyper)
         self._j2 = j2
         return self._j1, self._j2
 
