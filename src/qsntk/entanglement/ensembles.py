@@ -40,7 +40,6 @@ Schmidt rank at most :math:`2N` across any cut. Other networks use the generic
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Sequence
 
 import jax

@@ -399,7 +399,7 @@ def _curve_jit(psi, cuts, orders, method):
 
 
 def entropy_curve(psi, cuts: Sequence[Cut], orders=(1, 2), *, method: str = "auto") -> dict:
-    """Entropies of a batch of states across several cuts in one compiled call.
+    """Entropies of a batch of states across several cuts (one compiled call for large batches).
 
     Arguments:
         psi: ``(B, dim)`` amplitudes (or ``(dim,)``).

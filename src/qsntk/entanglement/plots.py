@@ -36,7 +36,6 @@ def entanglement_figure(m: dict, grid=None, grid_bound=None, title: str | None =
     ax.plot(sizes, m["page"], "-", color="k", lw=1.5, label="Page value (Haar), $S_1$")
     ax.plot(sizes, m["haar_s2_annealed"], ":", color="0.4", lw=1.2,
             label=r"Haar $-\log\,\mathbb{E}\,\mathrm{Tr}\rho_A^2$")
-    sigmas = sorted({_key_parts(k)[1] for k in keys}) or [float(s) for s in m["gp"]]
     main_sw = max(m["gp"], key=lambda s: float(s)) if not keys else None
     if keys:
         counts = {}
