@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 CASES = {
-    "tfim": dict(system=dict(name="tfim", lx=3, ly=4, J=1.0), eta=0.05, steps=200, every=20),
+    "tfim": dict(system=dict(name="tfim", lx=3, ly=4, J=1.0), eta=0.05, steps=60, every=10),
     "heisenberg": dict(system=dict(name="heisenberg", lx=4, ly=4, sz0=True), eta=0.05,
                        steps=100, every=10),
 }

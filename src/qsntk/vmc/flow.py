@@ -117,19 +117,21 @@ def finite_energy_gd(model, params, x, H, *, eta: float, steps: int, record_ever
     Hj = jsparse.BCSR.from_scipy_sparse(H.astype(np.complex128))
     x = jnp.asarray(x)
 
-    def energy(p):
-        psi = model.apply(p, x) + 0j
-        return jnp.real(jnp.vdot(psi, Hj @ psi)) / jnp.real(jnp.vdot(psi, psi))
+    # H and x are arguments, not closed-over constants: XLA would constant-fold them
+    def energy(p, Hm, xs):
+        psi = model.apply(p, xs) + 0j
+        return jnp.real(jnp.vdot(psi, Hm @ psi)) / jnp.real(jnp.vdot(psi, psi))
 
     @jax.jit
-    def step(p):
-        g = jax.grad(energy)(p)
+    def step(p, Hm, xs):
+        g = jax.grad(energy)(p, Hm, xs)
         return jax.tree_util.tree_map(lambda a, b: a - eta * b, p, g)
 
-    psi_of = jax.jit(lambda p: model.apply(p, x) + 0j)
+    psi_jit = jax.jit(lambda p, xs: model.apply(p, xs) + 0j)
+    psi_of = lambda p: psi_jit(p, x)  # noqa: E731
     taus, psis = [0.0], [np.asarray(psi_of(params))]
     for n in range(1, steps + 1):
-        params = step(params)
+        params = step(params, Hj, x)
         if n % record_every == 0 or n == steps:
             taus.append(n * eta)
             psis.append(np.asarray(psi_of(params)))
