@@ -50,6 +50,7 @@ def _full_sum(system, model, params):
     return float(np.real(np.vdot(psi, system.sparse_hamiltonian() @ psi)))
 
 
+@pytest.mark.slow
 def test_backflow_equals_netket_slater_determinant():
     """At zero backflow our determinant equals nk.models.Slater2nd(generalized=True) with the
     same orbital matrix, configuration by configuration (same rows, same signs)."""
