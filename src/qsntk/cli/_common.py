@@ -39,6 +39,14 @@ def say(msg: str) -> None:
     click.echo(msg, err=True)
 
 
+def report_run(summary: dict) -> None:
+    """Where a run directory's results are (stderr), then its summary as JSON (stdout)."""
+    say(f"results in {summary['out']}")
+    for f in summary["figures"]:
+        say(f"figure: {f}")
+    print_json(summary)
+
+
 def parse_int_list(name: str, text: str) -> list[int]:
     from qsntk.errors import InputError
 

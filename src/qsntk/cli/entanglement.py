@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from qsntk.cli._common import (out_option, overwrite_option, parse_float_list, parse_int_list,
-                               print_json, say)
+                               print_json, report_run)
 
 _net = click.option("--net", type=click.Choice(["cosnet", "gaussnet", "relu"]), default="cosnet",
                     show_default=True, help="Architecture of psi1 and psi2 (two independent networks).")
@@ -22,13 +22,6 @@ def _hyper_options(f):
                                 ("sigma-out", "output-bias scale (gaussnet)")]):
         f = click.option(f"--{name}", name.replace("-", "_"), type=float, default=None, help=text)(f)
     return f
-
-
-def _report(summary: dict) -> None:
-    say(f"results in {summary['out']}")
-    for f in summary["figures"]:
-        say(f"figure: {f}")
-    print_json(summary)
 
 
 @click.group()
@@ -67,7 +60,7 @@ def ensemble(net, sites, widths, sigma_w, scan, scan_width, sigma_a, sigma_b, si
 
     ws = parse_int_list("--widths", widths)
     sc = parse_float_list("--scan-sigma-w", scan) if scan.strip() else []
-    _report(entanglement_run(out, net=net, n_sites=sites, widths=ws, sigma_w=sigma_w, scan_sigma_ws=sc,
+    report_run(entanglement_run(out, net=net, n_sites=sites, widths=ws, sigma_w=sigma_w, scan_sigma_ws=sc,
                              scan_width=scan_width, sigma_a=sigma_a, sigma_b=sigma_b, sigma_out=sigma_out,
                              draws=draws, seed=seed, mc_samples=mc, overwrite=overwrite,
                              progress=progress_bar))
@@ -93,7 +86,7 @@ def bound(net, sites, sigma_w, sigma_a, sigma_b, sigma_out, seed, mc, out, overw
     from qsntk.progress import progress_bar
 
     sws = parse_float_list("--sigma-w", sigma_w)
-    _report(entanglement_run(out, net=net, n_sites=sites, widths=[], sigma_w=sws[0], scan_sigma_ws=sws[1:],
+    report_run(entanglement_run(out, net=net, n_sites=sites, widths=[], sigma_w=sws[0], scan_sigma_ws=sws[1:],
                              sigma_a=sigma_a, sigma_b=sigma_b, sigma_out=sigma_out, draws=2, seed=seed,
                              mc_samples=mc, overwrite=overwrite, progress=progress_bar))
 

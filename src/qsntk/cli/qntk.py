@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import click
 
-from qsntk.cli._common import out_option, overwrite_option, parse_int_list, print_json, say
+from qsntk.cli._common import out_option, overwrite_option, parse_int_list, print_json, report_run
 
 _seed = click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed of circuits, observable and angles.")
 _terms = click.option("--terms", type=int, default=10, show_default=True,
                       help="Number of Pauli terms in the random observable O.")
-
-
-def _report(summary: dict) -> None:
-    say(f"results in {summary['out']}")
-    for f in summary["figures"]:
-        say(f"figure: {f}")
-    print_json(summary)
 
 
 @click.group()
@@ -51,7 +44,7 @@ def kernel(qubits, layers, instances, samples, no_mu, seed, terms, out, overwrit
     from qsntk.progress import progress_bar
 
     Ls = parse_int_list("--layers", layers)
-    _report(kernel_scan(out, n_qubits=qubits, layers=Ls, instances=instances, samples=samples,
+    report_run(kernel_scan(out, n_qubits=qubits, layers=Ls, instances=instances, samples=samples,
                         seed=seed, terms=terms, with_mu=not no_mu, overwrite=overwrite,
                         progress=progress_bar))
 
@@ -74,7 +67,7 @@ def train(qubits, layers, inits, steps, eta, target, chunk, seed, terms, out, ov
     from qsntk.circuits.drivers import train as run_train
     from qsntk.progress import progress_bar
 
-    _report(run_train(out, n_qubits=qubits, n_layers=layers, inits=inits, steps=steps, eta=eta,
+    report_run(run_train(out, n_qubits=qubits, n_layers=layers, inits=inits, steps=steps, eta=eta,
                       target=target, chunk=chunk, seed=seed, terms=terms, overwrite=overwrite,
                       progress=progress_bar))
 
@@ -97,7 +90,7 @@ def supervised(qubits, layers, sizes, instances, inputs, seed, terms, out, overw
     from qsntk.progress import progress_bar
 
     A = parse_int_list("--sizes", sizes)
-    _report(run_sup(out, n_qubits=qubits, n_layers=layers, sizes=A, instances=instances,
+    report_run(run_sup(out, n_qubits=qubits, n_layers=layers, sizes=A, instances=instances,
                     inputs=inputs, seed=seed, terms=terms, overwrite=overwrite,
                     progress=progress_bar))
 

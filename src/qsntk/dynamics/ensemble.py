@@ -237,11 +237,9 @@ def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128) -> Callable:
     c = float(net.b_std) if ntk else 1.0
     act = get_activation(net.activation)
     dact = jax.vmap(jax.vmap(jax.grad(act))) if net.activation != "relu" else None
-    xs, _, ws = _chunks(x, y.real, chunk)
+    xs, ys_re, ws = _chunks(x, y.real, chunk)
+    _, ys_im, _ = _chunks(x, y.imag, chunk)
     xa = jnp.concatenate([xs * a, jnp.full(xs.shape[:2] + (1,), c, xs.dtype)], axis=-1)  # (m, c, d+1)
-    yy = jnp.stack([y.real, y.imag])                                                     # (2, n)
-    _, ys_re, _ = _chunks(x, yy[0], chunk)
-    _, ys_im, _ = _chunks(x, yy[1], chunk)
     n = x.shape[0]
 
     def one_net(W1, b1, w2, b2, ys):
@@ -262,9 +260,8 @@ def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128) -> Callable:
         zero = (jnp.zeros_like(Wa), jnp.zeros_like(w2), jnp.zeros((), x.dtype))
         (gA, g2, gb2), _ = jax.lax.scan(body, zero, (xa, ys, ws))
         gA = gA * (s * w2)[None, :]
-        gW1 = gA[:-1] * 1.0  # already includes a via xa = a·x
-        gb1 = gA[-1]
-        return (W1 - eta * gW1, b1 - eta * gb1, w2 - eta * g2, b2 - eta * gb2)
+        # rows of gA: the W1 gradient (a already in xa = a·x), then the b1 gradient (c)
+        return (W1 - eta * gA[:-1], b1 - eta * gA[-1], w2 - eta * g2, b2 - eta * gb2)
 
     def step(packed, E):
         W1, b1, w2, b2 = packed
