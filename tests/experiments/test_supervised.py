@@ -45,6 +45,43 @@ def test_structured_gd_equals_autodiff_gd(model, target_file):
     assert _tree_maxdiff(a, p) > 1e-3  # the parameters moved
 
 
+_SHARDED = """
+import sys
+from qsntk.hostdevices import expose_host_cores
+assert expose_host_cores(2) == 2
+import jax, jax.numpy as jnp, numpy as np
+from qsntk.dynamics import ensemble as ens
+from qsntk.nets import paper_pair
+assert len(jax.devices()) == 2 and expose_host_cores(2) == 0  # too late: backend started
+rng = np.random.default_rng(0)
+x = jnp.asarray(rng.choice([-1.0, 1.0], size=(50, 6)))
+y = jnp.asarray(rng.normal(size=50) + 1j * rng.normal(size=50))
+m = paper_pair(23)
+p = ens.init_ensemble(m, 6, 3, key=jax.random.PRNGKey(0), dtype=jnp.float64)
+both = ens.structured_gd_fn(m, x, y, 0.3, chunk=16)(p, 4)
+one = ens.structured_gd_fn(m, x, y, 0.3, chunk=16, devices=jax.devices()[:1])(p, 4)
+auto = ens.gd_fn(m.apply, x, y, 0.3, chunk=16)(p, 4)
+leaf = lambda t: jax.tree_util.tree_leaves(t)
+assert len(leaf(both)[0].sharding.device_set) == 2  # the six networks were split over both
+print(max(float(jnp.abs(a - b).max()) for a, b in zip(leaf(both), leaf(one))),
+      max(float(jnp.abs(a - b).max()) for a, b in zip(leaf(both), leaf(auto))))
+"""
+
+
+def test_structured_gd_split_over_devices_equals_one_device():
+    """Networks split over two XLA CPU devices step exactly as on one (fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", _SHARDED], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    same, vs_autodiff = map(float, out.stdout.split()[-2:])
+    assert same == 0.0 and vs_autodiff < 1e-13
+
+
 def test_power_iteration_matches_kernel_eigenvalue(target_file):
     _, t = target_file
     model = paper_pair(50)

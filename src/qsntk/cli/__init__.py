@@ -49,8 +49,17 @@ def cli():
     entanglement of network ensembles, VMC and the QNTK of circuits."""
 
 
+# commands whose work is parallel over independent networks: one XLA CPU device per core
+PER_CORE_DEVICES = {"supervised", "reproduce"}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to one line and exit status 2."""
+    from qsntk.hostdevices import expose_host_cores
+
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in PER_CORE_DEVICES:
+        expose_host_cores()
     from qsntk.errors import InputError
 
     try:
