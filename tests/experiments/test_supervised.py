@@ -62,7 +62,8 @@ both = ens.structured_gd_fn(m, x, y, 0.3, chunk=16)(p, 4)
 one = ens.structured_gd_fn(m, x, y, 0.3, chunk=16, devices=jax.devices()[:1])(p, 4)
 auto = ens.gd_fn(m.apply, x, y, 0.3, chunk=16)(p, 4)
 leaf = lambda t: jax.tree_util.tree_leaves(t)
-assert len(leaf(both)[0].sharding.device_set) == 2  # the six networks were split over both
+assert ens._net_mesh(6, None).devices.size == 2  # the six networks are split over both
+assert leaf(both)[0].sharding == leaf(p)[0].sharding  # and come back where they were
 print(max(float(jnp.abs(a - b).max()) for a, b in zip(leaf(both), leaf(one))),
       max(float(jnp.abs(a - b).max()) for a, b in zip(leaf(both), leaf(auto))))
 """

@@ -284,18 +284,32 @@ def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None)
         # networks one after another: batching them (vmap) measured 3-5x slower on CPU
         return jax.lax.map(lambda a: one_net(*a), (W1, b1, w2, b2, ys))
 
+    def loop(packed, ys, n_steps, step):
+        return jax.lax.fori_loop(0, n_steps, lambda _, q: step(*q, ys), packed)
+
+    plain = jax.jit(lambda packed, ys, n: loop(packed, ys, n, nets))
+    pack, unpack = jax.jit(_pack), jax.jit(_unpack, static_argnums=1)
+    split = {}
+
     def run(params, n_steps):
         E = params["params"]["re"]["Dense_0"]["kernel"].shape[0]
         ys = jnp.concatenate([jnp.broadcast_to(ys_re, (E,) + ys_re.shape),
                               jnp.broadcast_to(ys_im, (E,) + ys_im.shape)])    # (2E, m, c)
+        packed = pack(params)
         mesh = _net_mesh(2 * E, devices)
-        step = nets
-        if mesh is not None:
-            from jax.sharding import PartitionSpec as P
+        if mesh is None:
+            return unpack(plain(packed, ys, n_steps), E)
+        # Only transfers cross devices (device_put in and out); the program itself has no
+        # collectives, which on CPU can stall when the cores are busy elsewhere.
+        from jax.sharding import NamedSharding, PartitionSpec as P
 
+        if E not in split:
             step = jax.shard_map(nets, mesh=mesh, in_specs=(P("net"),) * 5,
                                  out_specs=(P("net"),) * 4)
-        packed = jax.lax.fori_loop(0, n_steps, lambda _, q: step(*q, ys), _pack(params))
-        return _unpack(packed, E)
+            split[E] = jax.jit(lambda packed, ys, n: loop(packed, ys, n, step))
+        on_mesh = NamedSharding(mesh, P("net"))
+        home = jax.tree_util.tree_leaves(params)[0].sharding
+        out = split[E](jax.device_put(packed, on_mesh), jax.device_put(ys, on_mesh), n_steps)
+        return unpack(jax.device_put(out, home), E)
 
-    return jax.jit(run)
+    return run
