@@ -210,7 +210,12 @@ class RunDir:
         return f
 
     def load_checkpoint(self, name: str, like: Any) -> tuple[Any, dict] | None:
-        """Restore a checkpoint into the structure of ``like``; None if absent."""
+        """Restore a checkpoint into the structure of ``like``; None if absent or mismatched.
+
+        Leaves come back as NumPy arrays, except where ``like`` holds a Python
+        scalar (``int``, ``float``, ``bool``, ``complex``): those come back as that type,
+        so a step counter stays an ``int`` instead of a 0-d array.
+        """
         import jax
 
         f = self.checkpoint_path(name)
@@ -226,6 +231,8 @@ class RunDir:
         for got, want in zip(leaves, leaves_like):
             if np.shape(got) != np.shape(want):
                 return None
+        leaves = [type(want)(got.item()) if isinstance(want, (bool, int, float, complex)) else got
+                  for got, want in zip(leaves, leaves_like)]
         return jax.tree_util.tree_unflatten(treedef, leaves), meta
 
     def __repr__(self) -> str:

@@ -1,0 +1,38 @@
+"""Run directories: checkpoints round-trip exactly, scalars keep their type, mismatches are refused."""
+
+import numpy as np
+import pytest
+
+from qsntk.errors import InputError
+from qsntk.io import RunDir
+
+
+def test_checkpoint_round_trip_keeps_values_dtypes_and_python_scalars(tmp_path):
+    run = RunDir(tmp_path / "r", {"seed": 1})
+    rng = np.random.default_rng(0)
+    tree = {"w": rng.normal(size=(3, 4)).astype(np.float32), "c": rng.normal(size=5) + 1j,
+            "step": 7, "lr": 0.25, "done": False}
+    run.save_checkpoint("cell", tree, step=7, note="x")
+    like = {"w": np.zeros((3, 4), np.float32), "c": np.zeros(5, complex), "step": 0, "lr": 0.0,
+            "done": True}
+    got, meta = run.load_checkpoint("cell", like)
+    assert meta == {"step": 7, "note": "x"}
+    assert got["w"].dtype == np.float32 and np.array_equal(got["w"], tree["w"])
+    assert np.array_equal(got["c"], tree["c"])
+    for k in ("step", "lr", "done"):
+        assert type(got[k]) is type(tree[k]) and got[k] == tree[k]
+
+
+def test_checkpoint_of_another_shape_or_structure_is_not_restored(tmp_path):
+    run = RunDir(tmp_path / "r", {"seed": 1})
+    run.save_checkpoint("cell", {"w": np.ones((2, 2))}, step=1)
+    assert run.load_checkpoint("cell", {"w": np.ones((3, 2))}) is None
+    assert run.load_checkpoint("cell", {"w": np.ones((2, 2)), "b": np.ones(2)}) is None
+    assert run.load_checkpoint("other", {"w": np.ones((2, 2))}) is None
+
+
+def test_rerun_with_a_different_config_is_refused(tmp_path):
+    RunDir(tmp_path / "r", {"seed": 1})
+    assert RunDir(tmp_path / "r", {"seed": 1}).resumed
+    with pytest.raises(InputError, match="seed"):
+        RunDir(tmp_path / "r", {"seed": 2})
