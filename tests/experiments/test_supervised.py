@@ -187,3 +187,24 @@ def test_cli_runs_and_rejects_bad_input(target_file, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["supervised", "--target", f, "--train-sizes", "64", "--out", str(tmp_path / "bad")])
     assert e.value.code == 2 and not (tmp_path / "bad").exists()
+
+
+def test_cells_are_reused_from_an_identically_set_run(target_file, tmp_path):
+    """Fig. 3 may start from Fig. 2's cells: same numbers, no retraining; other seeds refused."""
+    f, _ = target_file
+    first = run_supervised(tmp_path / "a", _cfg(f, widths=[24]))
+    cfg = _cfg(f, train_sizes=[40, 48], widths=[24])
+    both = run_supervised(tmp_path / "b", cfg, reuse=[tmp_path / "a"])
+    ck = "checkpoints/t0_n40_w24.npz"  # adopted as it was, not retrained
+    assert (tmp_path / "b" / ck).read_bytes() == (tmp_path / "a" / ck).read_bytes()
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())["cells"]["t0_n40_w24"]
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())["cells"]["t0_n40_w24"]
+    assert a["train"] == b["train"] and a["test"] == b["test"]
+    assert both["summary"]["t0_n40_w24"] == first["summary"]["t0_n40_w24"]
+    fresh = run_supervised(tmp_path / "c", cfg)          # the same run without reuse
+    assert fresh["summary"] == both["summary"]
+    # a different seed trains a different cell: nothing adopted from "a"
+    other = run_supervised(tmp_path / "d", _cfg(f, widths=[24], seed=5), reuse=[tmp_path / "a"])
+    assert other["summary"]["t0_n40_w24"] != first["summary"]["t0_n40_w24"]
+    with pytest.raises(InputError, match="not a run directory"):
+        run_supervised(tmp_path / "e", cfg, reuse=[tmp_path / "missing"])

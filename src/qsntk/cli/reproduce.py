@@ -13,8 +13,13 @@ from qsntk.cli._common import out_option, overwrite_option, say
 @out_option()
 @overwrite_option
 @click.option("--list", "list_", is_flag=True, help="List the reproducible figures.")
-def reproduce(name, quick, out, overwrite, list_):
+@click.option("--reuse", multiple=True, metavar="DIR",
+              help="Supervised figures: start identically-set cells from run directory DIR "
+                   "(e.g. luo2023-fig3 from luo2023-fig2's |B| = 2400 cells).")
+def reproduce(name, quick, out, overwrite, list_, reuse):
     """Reproduce a figure of the seed papers (see --list)."""
+    import inspect
+
     from qsntk import experiments
     from qsntk.errors import InputError
     from qsntk.progress import progress_bar
@@ -26,7 +31,12 @@ def reproduce(name, quick, out, overwrite, list_):
     mod = experiments.load(name)
     if out is None:
         out = f"runs/{name}{'-quick' if quick else ''}"
-    summary = mod.run(out, quick=quick, overwrite=overwrite, progress=progress_bar)
+    extra = {}
+    if reuse:
+        if "reuse" not in inspect.signature(mod.run).parameters:
+            raise InputError(f"{name} does not take --reuse")
+        extra["reuse"] = reuse
+    summary = mod.run(out, quick=quick, overwrite=overwrite, progress=progress_bar, **extra)
     if not isinstance(summary, dict) or "out" not in summary:
         raise InputError(f"experiment {name!r} returned no summary")
     say(f"{name}: results in {summary['out']}")

@@ -36,10 +36,14 @@ from qsntk.cli._common import out_option, overwrite_option, parse_int_list, prin
               help="Also evolve each member's linearized twin (its own frozen empirical NTK), exactly.")
 @click.option("--checkpoint-s", type=float, default=120.0, show_default=True,
               help="Seconds between checkpoints inside long stretches of steps.")
+@click.option("--reuse", multiple=True, metavar="DIR",
+              help="Start cells trained with the same settings in run directory DIR from there "
+                   "(repeatable).")
 @out_option(default="runs/supervised")
 @overwrite_option
 def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, activation, depth,
-               W_std, b_std, parameterization, float64, seed, linearized, checkpoint_s, out, overwrite):
+               W_std, b_std, parameterization, float64, seed, linearized, checkpoint_s, reuse, out,
+               overwrite):
     """Train ensembles of real-imaginary network pairs on a target wavefunction by
     full-batch gradient descent and compare with the analytic infinite-width
     solution (eqs. 13-18 of Luo-Halverson). Writes config.json, metrics.json,
@@ -49,6 +53,7 @@ def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, 
     Examples:
       qsntk supervised --target tfim-quench --train-sizes 2400 --widths 300,1000,5000 --out runs/f2
       qsntk supervised --target my_target.npz --widths 512 --members 4 --steps 2000 --out runs/mine
+      qsntk supervised --train-sizes 2400,4000 --reuse runs/f2 --out runs/f3   # n=2400 cells from f2
     """
     from qsntk.experiments.supervised import make_config, run_supervised
     from qsntk.progress import progress_bar
@@ -61,7 +66,7 @@ def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, 
         parameterization=parameterization, precision="float64" if float64 else "float32",
         seed=seed, checkpoint_s=checkpoint_s, linearized=linearized)
     summary = run_supervised(out, cfg, overwrite=overwrite, progress=progress_bar,
-                             title="qsntk supervised")
+                             title="qsntk supervised", reuse=reuse)
     say(f"results in {summary['out']}")
     for f in summary["figures"]:
         say(f"figure: {f}")

@@ -24,9 +24,12 @@ def config(quick: bool) -> dict:
                        widths=[300, 1000, 5000], members=10, steps=10_000)
 
 
-def run(out, *, quick: bool = False, overwrite: bool = False, progress=no_progress) -> dict:
-    """Compute, write the run directory ``out`` and return ``{"out", "figures", "metrics", "summary"}``."""
+def run(out, *, quick: bool = False, overwrite: bool = False, progress=no_progress,
+        reuse=()) -> dict:
+    """Compute, write the run directory ``out`` and return ``{"out", "figures", "metrics", "summary"}``.
+
+    ``reuse``: run directories whose identically-set cells this run starts from."""
     from qsntk.experiments.supervised import run_supervised
 
-    return run_supervised(out, config(quick), overwrite=overwrite, progress=progress,
+    return run_supervised(out, config(quick), overwrite=overwrite, progress=progress, reuse=reuse,
                           figures=("fig2", "fig3"), title="Luo–Halverson Fig. 3 (qsntk)")

@@ -320,9 +320,54 @@ def _as_recorded(out, cfg: dict) -> dict:
     return {k: v for k, v in cfg.items() if k in old or v != DEFAULTS.get(k, object())}
 
 
+# settings that do not change what one ensemble cell computes
+_NOT_PER_CELL = ("targets", "train_sizes", "widths", "checkpoint_s", "linearized")
+
+
+def _cell_settings(cfg: dict, target_index: int) -> dict:
+    full = {**DEFAULTS, **cfg}
+    return {**{k: v for k, v in full.items() if k not in _NOT_PER_CELL},
+            "target": full["targets"][target_index]}
+
+
+def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> str | None:
+    """Copy cell ``name``'s checkpoint from the first run directory in ``reuse`` that
+    trained the same cell (same target at the same index, seed, members, steps, …).
+
+    The cell then resumes from it (finished cells are not retrained). Returns the
+    directory it came from, or None. Nothing is copied when ``run`` has the cell already.
+    """
+    import json
+    import shutil
+
+    from qsntk.io import call_atomically
+
+    mine = run.checkpoint_path(name)
+    if mine.exists():
+        return None
+    want = _cell_settings(cfg, target_index)
+    for d in reuse:
+        d = Path(d)
+        src = d / mine.relative_to(run.path)
+        try:
+            other = json.loads((d / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if (src.is_file() and target_index < len(other.get("targets", []))
+                and _cell_settings(other, target_index) == want):
+            call_atomically(mine, lambda tmp, src=src: shutil.copyfile(src, tmp))
+            return str(d)
+    return None
+
+
 def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progress,
-                   figures=("fig2", "fig3"), title: str = "") -> dict:
+                   figures=("fig2", "fig3"), title: str = "", reuse=()) -> dict:
     """Run (or resume) the whole experiment in run directory ``out``.
+
+    Arguments:
+        reuse: run directories whose cells (target, train size, width) this run may
+            start from when they were trained with the same settings, e.g. Fig. 2's
+            |B| = 2400 cells for Fig. 3 (see :func:`adopt_cell`).
 
     Returns:
         ``{"out", "figures", "metrics", "summary"}``.
@@ -332,6 +377,9 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
     from qsntk.io import RunDir
 
     validate(cfg)
+    for d in reuse:
+        if not (Path(d) / "config.json").is_file():
+            raise InputError(f"reuse directory {str(d)!r} is not a run directory (no config.json)")
     targets = [load_target(t) for t in cfg["targets"]]
     for t, tg in zip(cfg["targets"], targets):
         for n in cfg["train_sizes"]:
@@ -366,6 +414,7 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                 a = metrics["analytic"][akey]
                 for width in cfg["widths"]:
                     name = _cell_name(ti, n_train, width)
+                    adopt_cell(run, name, cfg, ti, reuse)
                     seed = (cfg["seed"] * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
                     def on_save(rec, name=name, n_train=n_train, width=width, akey=akey):
                         metrics["cells"][name] = {"target": tname, "n_train": n_train,
