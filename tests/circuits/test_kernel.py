@@ -166,3 +166,33 @@ def test_kernel_matrix_is_jacobian_gram(setup):
     Km2 = np.asarray(kernel.kernel_matrix(comp, O2, theta, jnp.asarray(X)))
     assert Km2.shape == (6, 6)
     np.testing.assert_allclose(Km2[::2, ::2], Km, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_q, L, rot", [(1, 1, False), (2, 7, True), (3, 12, False)])
+def test_unrolled_batch_equals_dense_path(n_q, L, rot):
+    """qntk_batch's unrolled one-mat-vec-per-layer kernel (fast.unrolled) against the general
+    complex path (dense Compiled gates, vmapped qntk_stats) on random circuits: eps, grad, K, mu."""
+    k = jax.random.split(jax.random.PRNGKey(10 * n_q + L), 4)
+    D = 2 ** n_q
+    if rot:       # PennyLane-style rotations: generator P/2 + shift (spectrum m +- 1/2)
+        W = np.asarray(model.haar_unitary(key=k[0], dim=D, shape=(L,)))
+        codes = np.asarray(model.sample_paulis(key=k[1], n_qubits=n_q, shape=(L,), include_identity=False))
+        X = np.stack([pauli_matrix(c) / 2 + 0.7 * np.eye(D) for c in codes])
+        comp = model.compile_generators(W, X)
+    else:
+        comp = model.compile_circuit(model.random_circuit(key=k[0], n_qubits=n_q, n_layers=L))
+    O = model.observable_matrix(model.random_observable(key=k[2], n_qubits=n_q))
+    th = jax.random.uniform(k[3], (9, L), maxval=2 * np.pi)
+    psi0 = jnp.asarray(np.asarray(model.haar_unitary(key=k[1], dim=D))[:, 0])
+    tlev = kernel.prepare(comp)
+    assert isinstance(tlev, fast.TwoLevel) and L <= fast.UNROLL_MAX_LAYERS
+    st = kernel.qntk_batch(tlev, O, th, psi0, 0.1)
+    ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)   # dense complex
+    assert not isinstance(comp, fast.TwoLevel)
+    np.testing.assert_allclose(st.eps, ref.eps, atol=1e-12)
+    np.testing.assert_allclose(st.grad, ref.grad, atol=1e-12)
+    np.testing.assert_allclose(st.K, ref.K, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(st.mu, ref.mu, rtol=1e-11, atol=1e-12)
+    noK = kernel.qntk_batch(comp, O, th, psi0, with_mu=False)
+    np.testing.assert_allclose(noK.K, ref.K, rtol=1e-12, atol=1e-13)
+    assert np.all(np.isnan(noK.mu))

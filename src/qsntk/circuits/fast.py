@@ -34,7 +34,7 @@ import numpy as np
 from qsntk.errors import InputError
 
 __all__ = ["TwoLevel", "two_level", "fold", "is_two_level", "realmat", "real_state",
-           "fwd", "grad", "taylor2"]
+           "fwd", "grad", "taylor2", "angle_columns", "unrolled", "UNROLL_MAX_LAYERS"]
 
 
 class TwoLevel(NamedTuple):
@@ -45,12 +45,15 @@ class TwoLevel(NamedTuple):
         fold: ``(L, 2D, 4D)`` ``[R(G_{l-1}) | R(G_{l-1} i Σ_l)]``, paper order.
         fold_t: ``(L, 2D, 4D)`` ``[R(G_{l-1})^T | R(G_{l-1} i Σ_l)^T]`` (adjoint sweep).
         h: ``(L,)`` half gaps :math:`h_\\ell` of the generator spectra.
+        sign: ``(L, 2D)`` ``[-σ_l, σ_l]``: :math:`i\\Sigma_\\ell` acts on a real state ``p`` as
+            ``roll(p, D) * sign`` (used by :func:`unrolled`).
     """
 
     first: jax.Array
     fold: jax.Array
     fold_t: jax.Array
     h: jax.Array
+    sign: jax.Array
 
 
 def realmat(M):
@@ -108,7 +111,9 @@ def fold(G, sigma, h) -> TwoLevel:
     RA, RB = realmat(Gl), realmat(B)
     fold_ab = jnp.concatenate([RA, RB], axis=-1)
     fold_t = jnp.concatenate([jnp.swapaxes(RA, -1, -2), jnp.swapaxes(RB, -1, -2)], axis=-1)
-    return TwoLevel(realmat(Gn), fold_ab, fold_t, h.astype(G.real.dtype))
+    sig = sigma.astype(G.real.dtype)
+    return TwoLevel(realmat(Gn), fold_ab, fold_t, h.astype(G.real.dtype),
+                    jnp.concatenate([-sig, sig], axis=-1))
 
 
 def fwd(tl: TwoLevel, theta, p0):
@@ -161,3 +166,98 @@ def taylor2(tl: TwoLevel, RO, theta, psi_f, Z, N, v):
     (d, _) = jax.lax.scan(step, zero, (tl.fold, c, s, tl.h, v, Z, N), reverse=True)
     d1, d2 = d[0], d[1]
     return 2.0 * jnp.dot(psi_f @ RO, d2) + 2.0 * jnp.dot(d1, d1 @ RO)
+
+
+# ---------------------------------------------------------------- unrolled batch kernel
+UNROLL_MAX_LAYERS = 48
+"""Deepest circuit that :func:`~qsntk.circuits.kernel.qntk_batch` runs through :func:`unrolled`
+(compile time grows linearly with ``L``; deeper circuits take the ``lax.scan`` sweeps above)."""
+
+
+@jax.jit
+def angle_columns(h, thetas):
+    r"""Per-layer columns :math:`\cos h_\ell\theta_\ell` and :math:`\sin h_\ell\theta_\ell`.
+
+    Arguments:
+        h: ``(L,)`` half gaps; thetas: ``(B, L)`` angles.
+
+    Returns:
+        ``(cos, sin)``: two tuples of ``L`` arrays of shape ``(B, 1)``. They are returned by a
+        separate jitted call so that each is its own buffer: XLA:CPU emits slow element loops
+        when a per-sample column is sliced out of a bigger array inside the fused layer update.
+    """
+    th = (thetas * h).T
+    c, s = jnp.cos(th), jnp.sin(th)
+    L = thetas.shape[-1]
+    return tuple(c[l][:, None] for l in range(L)), tuple(s[l][:, None] for l in range(L))
+
+
+def _act(tl, l, p):
+    """:math:`i\\Sigma_\\ell` on real row states ``p`` ``(..., 2D)``: ``[-σ Im, σ Re]``."""
+    return jnp.roll(p, p.shape[-1] // 2, axis=-1) * tl.sign[l]
+
+
+def unrolled(tl: TwoLevel, RO, p0, cos, sin, *, with_mu: bool = True):
+    r"""ε, ∂ε/∂θ, K (eq. 6) and μ (eq. 14 of Liu et al.) for a batch of angle samples of one
+    circuit, with the ``L`` layers unrolled (no ``lax.scan``) and one real ``(2D, 2D)``
+    matrix per layer and sweep.
+
+    Each layer of eq. 1 in compiled form is :math:`G_{\ell-1}P_\ell`, with
+    :math:`P_\ell = e^{i h_\ell\theta_\ell\Sigma_\ell} = c_\ell + s_\ell\, i\Sigma_\ell`
+    (global phase dropped). :math:`P_\ell` is applied elementwise, a half-swap with signs
+    (``roll(p, D) * sign``), so a layer costs one real mat-vec, not the two of :func:`fwd`:
+
+    * forward: :math:`\phi_\ell = P_\ell\chi_\ell`, :math:`\chi_{\ell-1} = G_{\ell-1}\phi_\ell`;
+    * adjoint (eq. 8): :math:`\tilde\lambda_\ell = G_{\ell-1}^\dagger\lambda_{\ell-1}`,
+      :math:`\partial_\ell\varepsilon = 2h_\ell\,\mathrm{Re}\langle\tilde\lambda_\ell|i\Sigma_\ell\phi_\ell\rangle`,
+      :math:`\lambda_\ell = P_\ell^\dagger\tilde\lambda_\ell`, starting from :math:`\lambda_0 = O\psi`;
+    * μ (eq. 14) :math:`= \frac{d^2}{ds^2}\varepsilon(\theta + s g)|_0`: with
+      :math:`w_\ell = h_\ell g_\ell`, :math:`\partial_s P_\ell = w_\ell\, i\Sigma_\ell P_\ell` and
+      :math:`\partial_s^2 P_\ell = -w_\ell^2 P_\ell`, the state's first two derivatives follow
+      :math:`d_1 \leftarrow G(P d_1 + w\, i\Sigma\phi)`,
+      :math:`d_2 \leftarrow G(P d_2 + 2w\, i\Sigma P d_1 - w^2\phi)`, and
+      :math:`\mu = 2\langle O\psi, d_2\rangle + 2\langle d_1, O d_1\rangle`.
+
+    Arguments:
+        tl: one (unbatched) :class:`TwoLevel` circuit with ``L`` layers.
+        RO: ``(2D, 2D)`` ``realmat(O)``.
+        p0: ``(2D,)`` real input state.
+        cos, sin: from :func:`angle_columns`, ``L`` arrays ``(B, 1)`` each.
+        with_mu: compute μ (else ``None``).
+
+    Returns:
+        ``(eps (B,), grad (B, L), K (B,), mu (B,) or None)``.
+    """
+    L = len(cos)
+    n2 = tl.first.shape[-1]
+    G = tl.fold[..., :n2]                                   # R(G_{l-1}), (L, 2D, 2D)
+    psi = jnp.broadcast_to(p0 @ tl.first, (cos[0].shape[0], n2))
+    phis = [None] * L
+    for l in range(L - 1, -1, -1):                          # layer L acts first
+        phis[l] = cos[l] * psi + sin[l] * _act(tl, l, psi)
+        psi = phis[l] @ G[l]
+    lam0 = psi @ RO
+    eps = jnp.sum(psi * lam0, axis=-1)
+    lam, gs = lam0, []
+    for l in range(L):
+        lt = lam @ G[l].T
+        gs.append(2.0 * tl.h[l] * jnp.sum(lt * _act(tl, l, phis[l]), axis=-1, keepdims=True))
+        if l + 1 < L:
+            lam = cos[l] * lt - sin[l] * _act(tl, l, lt)
+    grad = jnp.concatenate(gs, axis=-1)
+    K = jnp.sum(grad * grad, axis=-1)
+    if not with_mu:
+        return eps, grad, K, None
+    d1 = d2 = None
+    for l in range(L - 1, -1, -1):
+        w = tl.h[l] * gs[l]
+        jphi = _act(tl, l, phis[l])
+        if d1 is None:                                      # derivatives vanish before layer L
+            a, b = w * jphi, -(w * w) * phis[l]
+        else:
+            e1 = cos[l] * d1 + sin[l] * _act(tl, l, d1)
+            a = e1 + w * jphi
+            b = cos[l] * d2 + sin[l] * _act(tl, l, d2) + 2.0 * w * _act(tl, l, e1) - (w * w) * phis[l]
+        d1, d2 = a @ G[l], b @ G[l]
+    mu = 2.0 * jnp.sum(lam0 * d2, axis=-1) + 2.0 * jnp.sum(d1 * (d1 @ RO), axis=-1)
+    return eps, grad, K, mu

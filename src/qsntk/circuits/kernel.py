@@ -28,6 +28,10 @@ Circuits whose generators all have two eigenvalues (Pauli strings, Pauli
 rotations) run on the real folded form of :mod:`qsntk.circuits.fast`; pass
 ``prepare(comp)`` to use it (``qntk_batch`` does so itself). Any other
 :class:`~qsntk.circuits.model.Compiled` circuit takes the general complex path.
+:func:`qntk_batch` on one shared two-level circuit with at most
+``fast.UNROLL_MAX_LAYERS`` layers runs :func:`qsntk.circuits.fast.unrolled`
+(one real mat-vec per layer and sweep, layers unrolled); the results equal the
+other paths to rounding.
 
 All functions take one sample (``theta`` of shape ``(L,)``, ``psi0`` of shape
 ``(D,)``) and are meant to be ``jax.vmap``-ed and ``jax.jit``-ed; see
@@ -239,7 +243,21 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
         :class:`QNTKStats` with a leading batch axis ``B``.
     """
     comp = prepare(comp)
+    if (method == "taylor" and isinstance(comp, TwoLevel) and comp.first.ndim == 2
+            and jnp.ndim(thetas) == 2 and 1 <= jnp.shape(thetas)[-1] <= fast.UNROLL_MAX_LAYERS):
+        cos, sin = fast.angle_columns(comp.h, thetas)
+        return _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu)
     return _qntk_batch(comp, O, thetas, psi0, target, with_mu=with_mu, method=method)
+
+
+@partial(jax.jit, static_argnames=("with_mu",))
+def _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, *, with_mu):
+    """One shared two-level circuit, ``L <= fast.UNROLL_MAX_LAYERS``: :func:`fast.unrolled`."""
+    eps, grad, K, mu = fast.unrolled(comp, fast.realmat(O), fast.real_state(psi0), cos, sin,
+                                     with_mu=with_mu)
+    if mu is None:
+        mu = jnp.full(K.shape, jnp.nan, dtype=K.dtype)
+    return QNTKStats(eps - target, grad, K, mu)
 
 
 @partial(jax.jit, static_argnames=("with_mu", "method"))
