@@ -3,8 +3,10 @@
 One random circuit of eq. 20 (Haar W_l, Pauli X_l) and observable O (10 Pauli
 terms), the same angle samples for every method, side by side in one run:
 
-* qsntk        -- ``qsntk.circuits.qntk_batch`` (fast two-level form, adjoint gradient), K per sample;
-                  and with the dQNTK mu (eq. 14) as well, for the mu/K cost ratio;
+* qsntk        -- ``qsntk.circuits.qntk_batch`` (two-level form, one real mat-vec per layer and
+                  sweep, layers unrolled, adjoint gradient), K per sample; and with the dQNTK mu
+                  (eq. 14) as well, for the mu/K cost ratio; and qsntk's ``lax.scan`` two-level
+                  sweeps (the path for deeper circuits and batches of circuits);
 * dense JAX    -- a plain ``jax.vmap(jax.grad(eps))`` of the same circuit with dense
                   ``cos th I + i sin th P`` and ``W`` matrix-vector products (reference point);
 * PennyLane    -- ``default.qubit``, JAX interface, ``jax.jit(jax.grad(qnode))`` per sample
@@ -164,6 +166,12 @@ def main(argv=None):
 
     t_K = best_time(lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False).K, args.repeats)
     t_Kmu = best_time(lambda: qntk_batch(comp, O, thetas, psi0).mu, args.repeats)
+    # the lax.scan two-level sweeps (qsntk's batch path before the unrolled kernel; still used
+    # for L > fast.UNROLL_MAX_LAYERS and batches of circuits), for comparison in the same run
+    from qsntk.circuits.kernel import _qntk_batch
+    t_scan = best_time(lambda: _qntk_batch(comp, O, thetas, psi0, 0.0, with_mu=False, method="taylor").K,
+                       args.repeats)
+    K_scan = np.asarray(_qntk_batch(comp, O, thetas, psi0, 0.0, with_mu=False, method="taylor").K)
     K = np.asarray(qntk_batch(comp, O, thetas, psi0, with_mu=False).K)
     dense = dense_grad_fn(circ, O, psi0)
     t_dense = best_time(lambda: dense(thetas), args.repeats)
@@ -178,15 +186,18 @@ def main(argv=None):
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "jax": jax.__version__,
                     "qsntk": qsntk.__version__, "loadavg_1min": os.getloadavg()[0]},
         "qsntk": {"K_per_sample_s": t_K / B, "K_and_mu_per_sample_s": t_Kmu / B,
-                  "mu_cost_over_K": t_Kmu / t_K},
+                  "mu_cost_over_K": t_Kmu / t_K, "scan_K_per_sample_s": t_scan / B,
+                  "unrolled_speedup_over_scan": t_scan / t_K},
         "dense_jax": {"per_sample_s": t_dense / B,
                       "max_rel_diff_K": float(np.max(np.abs(K_dense / K - 1)))},
         "targets": {"speedup_vs_pennylane": 150.0, "mu_cost_over_K": 3.0},
     }
     rows = [("qsntk qntk_batch, K", t_K / B, "reference"),
             ("qsntk qntk_batch, K and mu", t_Kmu / B, f"{t_Kmu / t_K:.2f}x the cost of K"),
+            ("qsntk lax.scan two-level sweeps, K", t_scan / B,
+             f"{t_scan / t_K:.2f}x slower; max rel diff K {np.max(np.abs(K_scan / K - 1)):.1e}"),
             ("dense JAX vmap(grad)", t_dense / B, f"max rel diff K {result['dense_jax']['max_rel_diff_K']:.1e}")]
-    equal = result["dense_jax"]["max_rel_diff_K"] < 1e-9
+    equal = result["dense_jax"]["max_rel_diff_K"] < 1e-9 and np.max(np.abs(K_scan / K - 1)) < 1e-9
     if not args.no_pennylane:
         py, how = ensure_pennylane(jax.__version__)
         if py is None:
