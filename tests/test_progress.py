@@ -1,0 +1,52 @@
+"""Plain-line progress when stderr is not a terminal (batch jobs, log files)."""
+
+import io
+
+from qsntk import progress
+
+
+class _Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_line_task_prints_at_interval_with_eta():
+    clock, out = _Clock(), io.StringIO()
+    task = progress._LineTask(100, "ensemble GD", out, interval=30.0, clock=clock)
+    clock.t = 10.0
+    task.advance(10)          # before the interval: silent
+    assert out.getvalue() == ""
+    clock.t = 40.0
+    task.advance(30)          # 40 of 100 after 40 s -> 60 s to go
+    assert out.getvalue().strip() == "ensemble GD: 40/100 (40.0%), 0:00:40 elapsed, eta 0:01:00"
+    clock.t = 100.0
+    task.close()
+    assert out.getvalue().splitlines()[-1] == "ensemble GD: 40/100 (40.0%), 0:01:40 elapsed, eta 0:02:30"
+
+
+def test_progress_bar_off_a_terminal_writes_lines(monkeypatch, capsys):
+    monkeypatch.setenv("QSNTK_PROGRESS_INTERVAL", "0")
+    monkeypatch.delenv("QSNTK_NO_PROGRESS", raising=False)
+    with progress.progress_bar(4, "work") as bar:
+        bar.advance(2)
+        bar.advance(2)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("work: 2/4 (50.0%)")
+    assert lines[-1].startswith("work: 4/4 (100.0%)")
+
+
+def test_bad_interval_falls_back_to_default(monkeypatch):
+    monkeypatch.setenv("QSNTK_PROGRESS_INTERVAL", "soon")
+    assert progress._interval() == 60.0
+    monkeypatch.setenv("QSNTK_PROGRESS_INTERVAL", "-1")
+    assert progress._interval() == 60.0
+
+
+def test_silenced(monkeypatch, capsys):
+    monkeypatch.setenv("QSNTK_NO_PROGRESS", "1")
+    with progress.progress_bar(3, "quiet") as bar:
+        bar.advance(3)
+    assert capsys.readouterr().err == ""
