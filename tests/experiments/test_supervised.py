@@ -208,3 +208,18 @@ def test_cells_are_reused_from_an_identically_set_run(target_file, tmp_path):
     assert other["summary"]["t0_n40_w24"] != first["summary"]["t0_n40_w24"]
     with pytest.raises(InputError, match="not a run directory"):
         run_supervised(tmp_path / "e", cfg, reuse=[tmp_path / "missing"])
+
+
+def test_chunks_are_balanced():
+    from qsntk.dynamics.ensemble import _chunks, chunk_rows
+
+    assert chunk_rows(2400, 2133) == (2, 1200)
+    assert chunk_rows(4000, 128) == (32, 125)
+    assert chunk_rows(100, None) == (1, 100) and chunk_rows(100, 500) == (1, 100)
+    for n in range(1, 60):
+        for chunk in range(1, 70):
+            m, c = chunk_rows(n, chunk)
+            assert c <= chunk and m * c >= n and m * c - n < m and m == -(-n // min(chunk, n))
+    x = jnp.arange(10.0)[:, None]
+    xs, ys, ws = _chunks(x, jnp.arange(10.0), 4)      # 3 chunks of 4 -> of 4, pad 2
+    assert xs.shape == (3, 4, 1) and float(ws.sum()) == 10.0
