@@ -223,3 +223,21 @@ def test_chunks_are_balanced():
     x = jnp.arange(10.0)[:, None]
     xs, ys, ws = _chunks(x, jnp.arange(10.0), 4)      # 3 chunks of 4 -> of 4, pad 2
     assert xs.shape == (3, 4, 1) and float(ws.sum()) == 10.0
+
+
+def test_summary_standard_error_and_z():
+    from qsntk.experiments.supervised import summarize
+
+    analytic = {"a": {"steps": [0, 1, 2], "train_psi": [1.0, 0.5, 0.25], "test_psi": [2.0, 1.0, 0.5]}}
+    train = [[1.1, 0.9, 1.3, 0.7], [0.5, 0.5, 0.5, 0.5], [0.3, 0.3, 0.3, 0.3]]
+    test = [[2.0, 2.0, 2.0, 2.0], [1.2, 1.0, 1.1, 0.9], [0.5, 0.6, 0.4, 0.5]]
+    cell = {"analytic": "a", "steps": [0, 1, 2], "train": train, "test": test, "diverged": False,
+            "theory_members": {"train": train, "test": test}}
+    s = summarize({"c": cell}, analytic)["c"]
+    sem0 = np.std(train[0], ddof=1) / 2
+    assert np.isclose(s["train_sem"][0], sem0)
+    assert s["train_max_z"] == np.inf          # step 2: all members 0.3 vs 0.25, zero spread
+    assert np.isclose(s["train_max_rel_dev"], 0.2)
+    sem1 = np.std(test[1], ddof=1) / 2
+    assert np.isclose(s["test_max_z"], 0.05 / sem1)
+    assert s["test_max_rel_dev_members"] == 0.0

@@ -283,7 +283,16 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
 
 
 def summarize(cells: dict, analytic: dict) -> dict:
-    """Ensemble mean ± std and the largest relative deviation from the theory."""
+    r"""Ensemble mean ± std and the largest deviation from the theory.
+
+    Per cell and set (``train``/``test``), over the logged steps: ``*_mean``, ``*_std``,
+    the standard error of the ensemble mean ``*_sem`` (:math:`s/\sqrt{E}`, ``E`` members),
+    the largest relative deviation of the mean from eq. 18 (``*_max_rel_dev``) and from
+    eq. 17 for these members' own initial outputs (``*_max_rel_dev_members``), and the
+    largest deviation from eq. 18 in units of the standard error (``*_max_z``): eq. 18 is
+    the expectation over initializations, so an ensemble of ``E`` draws scatters about it
+    by :math:`\pm`\ ``sem`` even at infinite width.
+    """
     out = {}
     for name, c in cells.items():
         a = analytic[c["analytic"]]
@@ -296,6 +305,13 @@ def summarize(cells: dict, analytic: dict) -> dict:
                 mean = np.mean(c[part], 1)
                 th = np.asarray(a[f"{part}_psi"])[idx]
                 s[f"{part}_max_rel_dev"] = float(np.max(np.abs(mean - th) / th))
+                E = np.shape(c[part])[1]
+                if E > 1:
+                    sem = np.std(c[part], axis=1, ddof=1) / np.sqrt(E)
+                    s[f"{part}_sem"] = sem.tolist()
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        z = np.abs(mean - th) / sem
+                    s[f"{part}_max_z"] = float(np.nanmax(z)) if np.any(np.isfinite(z)) else float("nan")
                 tm = np.asarray(c["theory_members"][part])[: len(idx)].mean(1)
                 s[f"{part}_members_theory"] = tm.tolist()
                 s[f"{part}_max_rel_dev_members"] = float(np.max(np.abs(mean - tm) / tm))
