@@ -147,6 +147,10 @@ def main(argv=None):
     ap.add_argument("--no-pennylane", action="store_true")
     args = ap.parse_args(argv)
 
+    from qsntk.hostdevices import expose_host_cores
+
+    anchor_env = dict(os.environ)   # PennyLane runs as it would for a user: XLA's defaults
+    expose_host_cores()  # as `qsntk qntk` does: the angle samples are split over the cores
     import jax
     import jax.numpy as jnp
 
@@ -183,7 +187,7 @@ def main(argv=None):
                                                      "samples": B, "pl_samples": args.pl_samples,
                                                      "seed": SEED, "quantity": "K = |grad eps|^2 per angle sample"},
         "command": "python benchmarks/bench_qntk_pennylane.py" + (" --no-pennylane" if args.no_pennylane else ""),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "jax": jax.__version__,
+        "machine": {"cpus": os.cpu_count(), "xla_cpu_devices": len(jax.devices()), "python": platform.python_version(), "jax": jax.__version__,
                     "qsntk": qsntk.__version__, "loadavg_1min": os.getloadavg()[0]},
         "qsntk": {"K_per_sample_s": t_K / B, "K_and_mu_per_sample_s": t_Kmu / B,
                   "mu_cost_over_K": t_Kmu / t_K, "scan_K_per_sample_s": t_scan / B,
@@ -209,7 +213,7 @@ def main(argv=None):
                          thetas=np.asarray(thetas[:args.pl_samples]),
                          words=np.array([pauli_label(c) for c in np.asarray(circ.generators)]))
                 proc = subprocess.run([str(py), "-c", PL_WORKER, json.dumps({"data": data})],
-                                      capture_output=True, text=True, timeout=3600)
+                                      capture_output=True, text=True, timeout=3600, env=anchor_env)
             if proc.returncode != 0:
                 result["pennylane"] = {"available": False, "why": proc.stderr.strip().splitlines()[-1]}
             else:

@@ -196,3 +196,36 @@ def test_unrolled_batch_equals_dense_path(n_q, L, rot):
     noK = kernel.qntk_batch(comp, O, th, psi0, with_mu=False)
     np.testing.assert_allclose(noK.K, ref.K, rtol=1e-12, atol=1e-13)
     assert np.all(np.isnan(noK.mu))
+
+
+_SPLIT = """
+from qsntk.hostdevices import expose_host_cores
+assert expose_host_cores(2) == 2
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+from qsntk.circuits import kernel, model
+assert len(jax.devices()) == 2
+k = jax.random.split(jax.random.PRNGKey(3), 4)
+comp = model.compile_circuit(model.random_circuit(key=k[0], n_qubits=3, n_layers=7))
+O = model.observable_matrix(model.random_observable(key=k[2], n_qubits=3))
+psi0 = jnp.zeros(8, jnp.complex128).at[0].set(1.0)
+th = jax.random.uniform(k[3], (10, 7), maxval=2 * np.pi)
+assert kernel._sample_mesh(10).devices.size == 2 and kernel._sample_mesh(7) is None
+st = kernel.qntk_batch(comp, O, th, psi0, 0.1)
+assert all(a.sharding.device_set == {jax.devices()[0]} for a in st)   # back on one device
+ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)
+print(max(float(jnp.abs(a - b).max()) for a, b in zip(st, ref)))
+"""
+
+
+def test_unrolled_batch_split_over_devices_equals_dense_path():
+    """Angle samples split over two XLA CPU devices (fresh process) give the dense path's numbers."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", _SPLIT], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.split()[-1]) < 1e-11

@@ -49,8 +49,9 @@ def cli():
     entanglement of network ensembles, VMC and the QNTK of circuits."""
 
 
-# commands whose work is parallel over independent networks: one XLA CPU device per core
-PER_CORE_DEVICES = {"supervised", "reproduce"}
+# commands whose work is parallel over independent networks or circuit samples: one XLA
+# CPU device per core (qsntk.hostdevices)
+PER_CORE_DEVICES = {"supervised", "reproduce", "qntk"}
 
 
 def main(argv: list[str] | None = None) -> None:
