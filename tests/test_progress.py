@@ -50,3 +50,26 @@ def test_silenced(monkeypatch, capsys):
     with progress.progress_bar(3, "quiet") as bar:
         bar.advance(3)
     assert capsys.readouterr().err == ""
+
+
+def test_skipped_work_does_not_count_in_the_rate():
+    """A resumed run skips what it found done; the eta uses only this run's rate."""
+    clock, out = _Clock(), io.StringIO()
+    task = progress._LineTask(100, "resumed", out, interval=1e9, clock=clock)
+    progress.skip(task, 50)
+    clock.t = 10.0
+    task.advance(10)                 # 10 units in 10 s, 40 to go -> 40 s (not 8 s)
+    assert task.line() == "resumed: 60/100 (60.0%), 0:00:10 elapsed, eta 0:00:40"
+
+
+def test_skip_falls_back_to_advance_for_user_progress_objects():
+    class Mine:
+        n = 0
+
+        def advance(self, n=1):
+            self.n += n
+
+    m = Mine()
+    progress.skip(m, 3)
+    progress.skip(m, 0)
+    assert m.n == 3

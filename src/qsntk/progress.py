@@ -1,7 +1,8 @@
 """Progress bars for long runs (stderr, via rich).
 
 Drivers take a ``progress`` argument: any callable ``progress(total, description)``
-returning a context manager with ``advance(n=1)``. :func:`progress_bar` is the
+returning a context manager with ``advance(n=1)`` (and optionally ``skip(n)``, for work a
+resumed run finds already done: drivers call :func:`skip`, which falls back to ``advance``). :func:`progress_bar` is the
 rich implementation used by the command line; :func:`no_progress` does nothing
 and is the library default, so the science stays silent unless asked.
 
@@ -20,8 +21,17 @@ import sys
 import time
 
 
+def skip(task, n: int) -> None:
+    """Count ``n`` units that a resumed run found done (no time spent on them here)."""
+    if n:
+        getattr(task, "skip", task.advance)(n)
+
+
 class _Silent:
     def advance(self, n: int = 1) -> None:  # noqa: D401 - trivial
+        pass
+
+    def skip(self, n: int) -> None:
         pass
 
     def update(self, **_kw) -> None:
@@ -41,6 +51,9 @@ class _RichTask:
     def advance(self, n: int = 1) -> None:
         self._p.advance(self._id, n)
 
+    def skip(self, n: int) -> None:
+        self._p.advance(self._id, n)
+
     def update(self, **kw) -> None:
         self._p.update(self._id, **kw)
 
@@ -56,7 +69,7 @@ class _LineTask:
     def __init__(self, total, description, stream, interval: float, clock=time.monotonic):
         self.total, self.description, self.stream = total, description, stream
         self.interval, self.clock = interval, clock
-        self.done, self.t0 = 0, clock()
+        self.done, self.skipped, self.t0 = 0, 0, clock()
         self.last = self.t0
 
     def line(self) -> str:
@@ -64,8 +77,8 @@ class _LineTask:
         if not self.total:
             return f"{self.description}: {self.done}, {_hms(el)} elapsed"
         frac = self.done / self.total
-        eta = el * (1 - frac) / frac if frac > 0 else float("nan")
-        rest = f", eta {_hms(eta)}" if frac > 0 else ""
+        worked = self.done - self.skipped       # the rate counts only work done in this run
+        rest = f", eta {_hms(el * (self.total - self.done) / worked)}" if worked > 0 else ""
         return (f"{self.description}: {self.done}/{self.total} ({100 * frac:.1f}%), "
                 f"{_hms(el)} elapsed{rest}")
 
@@ -77,6 +90,10 @@ class _LineTask:
         self.done += n
         if self.clock() - self.last >= self.interval:
             self._print()
+
+    def skip(self, n: int) -> None:
+        self.done += n
+        self.skipped += n
 
     def update(self, **kw) -> None:
         if "completed" in kw:

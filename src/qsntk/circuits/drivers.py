@@ -26,7 +26,7 @@ from qsntk.circuits.haar import haar_frame
 from qsntk.circuits.paulis import pauli_label
 from qsntk.errors import InputError, check_choice, check_finite, check_int_at_least, check_positive
 from qsntk.io import RunDir
-from qsntk.progress import no_progress
+from qsntk.progress import no_progress, skip
 
 __all__ = ["kernel_scan", "train", "supervised", "theory_summary", "MAX_QUBITS"]
 
@@ -140,7 +140,7 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
                 run.save_checkpoint(f"L{L}", (K, mu, eps), L=L)
             else:
                 (K, mu, eps), _ = got
-                bar.advance(instances)
+                skip(bar, instances)
             results[L] = (np.asarray(K), np.asarray(mu), np.asarray(eps))
     metrics = _kernel_metrics(results, layers, O, tr, D, with_mu)
     metrics.update(observable=obs_meta, D=D, wall_s=time.perf_counter() - t0, resumed=run.resumed)
@@ -251,7 +251,7 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
     t0 = time.perf_counter()
     done = max(eps_h.shape[1] - 1, 0)
     with progress(steps, "gradient descent") as bar:
-        bar.advance(done)
+        skip(bar, done)
         while done < steps:
             n = min(chunk, steps - done)
             trace = dynamics.gradient_descent_batch(comp, O, jnp.asarray(th), psi0, O0, eta=eta, steps=n)
@@ -357,7 +357,7 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
                 run.save_checkpoint(f"A{A}", (ev, acc), A=A)
             else:
                 (ev, acc), _ = got
-                bar.advance(instances)
+                skip(bar, instances)
             eig[A], mean_k[A] = np.asarray(ev), np.asarray(acc)
     metrics = _supervised_metrics(eig, mean_k, sizes, n_layers, tr, D)
     metrics.update(observable=obs_meta, wall_s=time.perf_counter() - t0, D=D, resumed=run.resumed)

@@ -31,7 +31,7 @@ from qsntk.entanglement import page as pg
 from qsntk.entanglement.entropy import prefix_cuts
 from qsntk.errors import InputError, check_finite, check_int_at_least, check_positive
 from qsntk.io import RunDir
-from qsntk.progress import no_progress
+from qsntk.progress import no_progress, skip
 
 __all__ = ["entanglement_run", "MAX_SITES", "ensemble_key"]
 
@@ -92,7 +92,7 @@ def _run_ensemble(run, key, model, n_sites, cuts, draws, seed, piece, bar):
     like = np.zeros((2, draws, len(cuts)))
     got = run.load_checkpoint(key, like)
     S, done = (np.array(got[0]), int(got[1].get("done", 0))) if got is not None else (like.copy(), 0)
-    bar.advance(done)
+    skip(bar, done)
     while done < draws:
         n = min(piece, draws - done)
         res = ens.ensemble_entropies(model, n_sites=n_sites, n_draws=n, seed=seed, cuts=cuts,
@@ -177,7 +177,7 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
                     run.save_checkpoint(name, arr, samples=m.samples)
                 else:
                     arr = np.asarray(got[0])
-                    bar.advance(mc_samples)
+                    skip(bar, mc_samples)
                 mcs[s] = arr
             else:
                 bar.advance(1)

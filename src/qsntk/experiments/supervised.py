@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from qsntk.errors import InputError, check_choice, check_int_at_least, check_positive
-from qsntk.progress import no_progress
+from qsntk.progress import no_progress, skip
 
 DEFAULTS = dict(
     targets=["tfim-quench"], train_sizes=[2400], widths=[300, 1000, 5000], members=10,
@@ -226,9 +226,9 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
     if got is not None:
         params = jax.tree_util.tree_map(jnp.asarray, p_saved)
     grid = [int(g) for g in grid]
-    bar.advance(step)
+    skip(bar, step)
     if step >= grid[-1] or rec["diverged"]:
-        bar.advance(grid[-1] - step)
+        skip(bar, grid[-1] - step)
         return rec
     if ens.supports_structured(model):
         # ``chunk`` rows at width 5000; narrower nets take proportionally more rows per chunk
@@ -278,7 +278,7 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
             save()
             last_save = now
     if rec["diverged"]:
-        bar.advance(grid[-1] - step)
+        skip(bar, grid[-1] - step)
     return rec
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from qsntk.errors import InputError, check_choice, check_int_at_least, check_positive
 from qsntk.io import RunDir
-from qsntk.progress import no_progress
+from qsntk.progress import no_progress, skip
 from qsntk.vmc import lens as _lens
 from qsntk.vmc.models import ModelSpec, make_model, n_parameters
 from qsntk.vmc.samplers import make_sampler, resolve_sampler
@@ -446,7 +446,7 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     done = int(driver.step_count)
     t0 = time.perf_counter()
     with progress(cfg.steps, f"VMC {cfg.system} {cfg.lx}x{cfg.ly} {cfg.model['name']}") as bar:
-        bar.advance(done)
+        skip(bar, done)
         if done < cfg.steps:
             cb = _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, bar, checkpoint)
             driver.run(cfg.steps - done, out=(), show_progress=False, callback=cb,
