@@ -187,7 +187,7 @@ def main(argv=None):
                                                      "samples": B, "pl_samples": args.pl_samples,
                                                      "seed": SEED, "quantity": "K = |grad eps|^2 per angle sample"},
         "command": "python benchmarks/bench_qntk_pennylane.py" + (" --no-pennylane" if args.no_pennylane else ""),
-        "machine": {"cpus": os.cpu_count(), "xla_cpu_devices": len(jax.devices()), "python": platform.python_version(), "jax": jax.__version__,
+        "machine": {"cpus": os.cpu_count(), "xla_cpu_devices": sum(d.platform == "cpu" for d in jax.devices()), "python": platform.python_version(), "jax": jax.__version__,
                     "qsntk": qsntk.__version__, "loadavg_1min": os.getloadavg()[0]},
         "qsntk": {"K_per_sample_s": t_K / B, "K_and_mu_per_sample_s": t_Kmu / B,
                   "mu_cost_over_K": t_Kmu / t_K, "scan_K_per_sample_s": t_scan / B,

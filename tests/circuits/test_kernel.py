@@ -209,12 +209,20 @@ k = jax.random.split(jax.random.PRNGKey(3), 4)
 comp = model.compile_circuit(model.random_circuit(key=k[0], n_qubits=3, n_layers=7))
 O = model.observable_matrix(model.random_observable(key=k[2], n_qubits=3))
 psi0 = jnp.zeros(8, jnp.complex128).at[0].set(1.0)
-th = jax.random.uniform(k[3], (10, 7), maxval=2 * np.pi)
-assert kernel._sample_mesh(10).devices.size == 2 and kernel._sample_mesh(7) is None
-st = kernel.qntk_batch(comp, O, th, psi0, 0.1)
-assert all(a.sharding.device_set == {jax.devices()[0]} for a in st)   # back on one device
-ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)
-print(max(float(jnp.abs(a - b).max()) for a, b in zip(st, ref)))
+assert kernel._sample_mesh(7).devices.size == 2 and kernel._sample_mesh(1) is None
+seen = []
+orig = kernel.fast.angle_columns
+kernel.fast.angle_columns = lambda h, t: (seen.append(len(t.sharding.device_set)), orig(h, t))[1]
+worst = 0.0
+for B in (10, 7):                                  # even, and odd (padded to 8)
+    th = jax.random.uniform(jax.random.fold_in(k[3], B), (B, 7), maxval=2 * np.pi)
+    target = jax.device_put(jnp.asarray(0.1), jax.devices()[0])    # committed inputs are fine
+    st = kernel.qntk_batch(comp, O, np.asarray(th), psi0, target)
+    assert all(a.shape[0] == B and not a.committed for a in st)  # ordinary arrays come back
+    ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)
+    worst = max(worst, *(float(jnp.abs(a - b).max()) for a, b in zip(st, ref)))
+assert seen == [2, 2], seen                        # the samples were split over both devices
+print(worst)
 """
 
 
@@ -225,6 +233,7 @@ def test_unrolled_batch_split_over_devices_equals_dense_path():
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["JAX_PLATFORMS"] = "cpu"          # the split is a CPU feature (a CUDA install sees one GPU)
     out = subprocess.run([sys.executable, "-c", _SPLIT], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -76,6 +76,7 @@ def test_structured_gd_split_over_devices_equals_one_device():
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["JAX_PLATFORMS"] = "cpu"
     out = subprocess.run([sys.executable, "-c", _SHARDED], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -221,8 +222,9 @@ def test_chunks_are_balanced():
             m, c = chunk_rows(n, chunk)
             assert c <= chunk and m * c >= n and m * c - n < m and m == -(-n // min(chunk, n))
     x = jnp.arange(10.0)[:, None]
-    xs, ys, ws = _chunks(x, jnp.arange(10.0), 4)      # 3 chunks of 4 -> of 4, pad 2
-    assert xs.shape == (3, 4, 1) and float(ws.sum()) == 10.0
+    xs, ys, ws = _chunks(x, jnp.arange(10.0), 7)      # 2 chunks of 5, not 2 of 7 (4 padded)
+    assert xs.shape == (2, 5, 1) and float(ws.sum()) == 10.0
+    assert np.array_equal(np.asarray(xs).ravel(), np.arange(10.0))
 
 
 def test_summary_standard_error_and_z():
@@ -241,3 +243,5 @@ def test_summary_standard_error_and_z():
     sem1 = np.std(test[1], ddof=1) / 2
     assert np.isclose(s["test_max_z"], 0.05 / sem1)
     assert s["test_max_rel_dev_members"] == 0.0
+    flat = dict(cell, train=[[1.5] * 4, [0.6] * 4, [0.3] * 4])   # no spread anywhere, all off
+    assert summarize({"c": flat}, analytic)["c"]["train_max_z"] == np.inf

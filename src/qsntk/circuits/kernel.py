@@ -249,36 +249,49 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
         if mesh is None:
             cos, sin = fast.angle_columns(comp.h, thetas)
             return _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu)
-        from jax.sharding import NamedSharding, PartitionSpec as P
-
-        # samples split over the CPU devices, each device one core: only transfers cross
-        # devices (in and out), the program itself has no collectives
-        home = jax.devices()[0]
-        th = jax.device_put(jnp.asarray(thetas), NamedSharding(mesh, P("b")))
-        cos, sin = fast.angle_columns(comp.h, th)
-        out = _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu)
-        return QNTKStats(*(jax.device_put(a, home) for a in out))
+        return _split_unrolled(mesh, comp, O, thetas, psi0, target, with_mu=with_mu)
     return _qntk_batch(comp, O, thetas, psi0, target, with_mu=with_mu, method=method)
 
 
 def _sample_mesh(n_samples: int):
-    """A 1-d mesh over the most CPU devices that divide ``n_samples`` (None for one).
+    """A 1-d mesh over all CPU devices when there are several and ``n_samples ≥ 2`` (else None).
 
     Several CPU devices exist when the process asked XLA for one per core
     (:mod:`qsntk.hostdevices`; ``qsntk qntk`` and ``qsntk reproduce`` do). XLA runs the
     thin ``(2D, 2D) @ (2D, B)`` products of a circuit sweep on one thread, so splitting
     the samples over the cores is what uses them (1.4× on 2 cores).
     """
-    devs = [d for d in jax.devices() if d.platform == "cpu"]
-    if len(devs) < 2 or len(devs) != len(jax.devices()):
-        return None
-    D = max(k for k in range(1, len(devs) + 1) if n_samples % k == 0)
-    if D == 1:
+    devs = jax.devices()
+    if len(devs) < 2 or n_samples < 2 or any(d.platform != "cpu" for d in devs):
         return None
     import numpy as np
     from jax.sharding import Mesh
 
-    return Mesh(np.array(devs[:D]), ("b",))
+    return Mesh(np.array(devs), ("b",))
+
+
+def _split_unrolled(mesh, comp, O, thetas, psi0, target, *, with_mu):
+    """:func:`_qntk_batch_unrolled` with the samples split evenly over ``mesh``.
+
+    The batch is padded to a multiple of the device count; the circuit, observable, input
+    and target are replicated. Only transfers cross devices (in and out), the program has
+    no collectives, and the results come back as ordinary (uncommitted) arrays.
+    """
+    import numpy as np
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    th = jnp.asarray(thetas)
+    B, D = th.shape[0], mesh.devices.size
+    pad = -B % D
+    if pad:
+        th = jnp.concatenate([th, jnp.zeros((pad,) + th.shape[1:], th.dtype)])
+    th = jax.device_put(th, NamedSharding(mesh, P("b")))
+    rep = NamedSharding(mesh, P())
+    comp, O, psi0, target = jax.device_put((comp, jnp.asarray(O), jnp.asarray(psi0),
+                                            jnp.asarray(target)), rep)
+    cos, sin = fast.angle_columns(comp.h, th)
+    out = _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu)
+    return QNTKStats(*(jnp.asarray(np.asarray(a)[:B]) for a in out))
 
 
 @partial(jax.jit, static_argnames=("with_mu",))

@@ -286,7 +286,9 @@ def summarize(cells: dict, analytic: dict) -> dict:
     r"""Ensemble mean ± std and the largest deviation from the theory.
 
     Per cell and set (``train``/``test``), over the logged steps: ``*_mean``, ``*_std``,
-    the standard error of the ensemble mean ``*_sem`` (:math:`s/\sqrt{E}`, ``E`` members),
+    the standard error of the ensemble mean ``*_sem`` (:math:`s/\sqrt{E}`, ``s`` the sample
+    standard deviation with ``ddof = 1``, ``E ≥ 2`` members; ``*_std`` is the ``ddof = 0``
+    spread drawn in Fig. 2),
     the largest relative deviation of the mean from eq. 18 (``*_max_rel_dev``) and from
     eq. 17 for these members' own initial outputs (``*_max_rel_dev_members``), and the
     largest deviation from eq. 18 in units of the standard error (``*_max_z``): eq. 18 is
@@ -311,7 +313,7 @@ def summarize(cells: dict, analytic: dict) -> dict:
                     s[f"{part}_sem"] = sem.tolist()
                     with np.errstate(divide="ignore", invalid="ignore"):
                         z = np.abs(mean - th) / sem
-                    s[f"{part}_max_z"] = float(np.nanmax(z)) if np.any(np.isfinite(z)) else float("nan")
+                    s[f"{part}_max_z"] = float(np.nanmax(z)) if np.any(~np.isnan(z)) else float("nan")
                 tm = np.asarray(c["theory_members"][part])[: len(idx)].mean(1)
                 s[f"{part}_members_theory"] = tm.tolist()
                 s[f"{part}_max_rel_dev_members"] = float(np.max(np.abs(mean - tm) / tm))
