@@ -45,7 +45,9 @@ def fig2(run, metrics: dict, *, title: str = "") -> list:
                 if L.size:
                     m, s = L.mean(1), L.std(1)
                     ax.plot(x, m, color=color, lw=1.6, label=f"{part}, width {c['width']} (K={L.shape[1]})")
-                    ax.fill_between(x, np.maximum(m - s, 1e-300), m + s, color=color, alpha=0.25, lw=0)
+                    # floored at m/10: on log axes a spread larger than the mean (a member
+                    # past its own η_max, say) would otherwise stretch the axis to 1e-300
+                    ax.fill_between(x, np.maximum(m - s, m / 10), m + s, color=color, alpha=0.25, lw=0)
                 lin = c.get("linearized", {}).get(part)
                 if lin is not None:
                     g = np.maximum(steps[: len(lin)], 0.5)
