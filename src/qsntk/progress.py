@@ -1,8 +1,9 @@
 """Progress bars for long runs (stderr, via rich).
 
 Drivers take a ``progress`` argument: any callable ``progress(total, description)``
-returning a context manager with ``advance(n=1)`` (and optionally ``skip(n)``, for work a
-resumed run finds already done: drivers call :func:`skip`, which falls back to ``advance``). :func:`progress_bar` is the
+returning a context manager with ``advance(n=1)`` and, optionally, ``skip(n)`` for work a
+resumed run finds already done (drivers call :func:`skip`, which falls back to ``advance``).
+:func:`progress_bar` is the
 rich implementation used by the command line; :func:`no_progress` does nothing
 and is the library default, so the science stays silent unless asked.
 
@@ -51,8 +52,7 @@ class _RichTask:
     def advance(self, n: int = 1) -> None:
         self._p.advance(self._id, n)
 
-    def skip(self, n: int) -> None:
-        self._p.advance(self._id, n)
+    skip = advance  # rich has no notion of resumed work
 
     def update(self, **kw) -> None:
         self._p.update(self._id, **kw)
