@@ -1,5 +1,8 @@
 """The registry: validation, couplings and derived systems."""
 
+import math
+
+import numpy as np
 import pytest
 
 from qsntk.errors import InputError
@@ -58,3 +61,24 @@ def test_error_messages_are_one_line():
     with pytest.raises(InputError) as info:
         make_system("hubbard", lx=3, ly=4, n_up=13, n_down=2)
     assert "\n" not in str(info.value)
+
+
+def test_systems_beyond_exact_methods():
+    """exact=False builds any size for Monte Carlo; exact methods then refuse, one line."""
+    with pytest.raises(InputError, match="too large for exact methods"):
+        make_system("heisenberg", lx=10, ly=10, sz0=True)
+    s = make_system("heisenberg", lx=10, ly=10, sz0=True, exact=False)
+    assert not s.has_exact_methods and s.n_sites == 100 and s.dim == math.comb(100, 50)
+    for call in (s.basis, s.sparse_hamiltonian):
+        with pytest.raises(InputError, match="needs exact methods; heisenberg on 10x10") as info:
+            call()
+        assert "\n" not in str(info.value)
+    assert s.hilbert.size == 100 and len(s.bonds) == 200 == s.graph.n_edges
+    # the operator acts: the Néel state's diagonal energy is -J/4 per bond
+    neel = np.array([[1 if (x + y) % 2 else -1 for x in range(10) for y in range(10)]], float)
+    xp, mels = s.operator.get_conn_padded(neel)
+    diag = np.all(xp == neel[:, None, :], axis=-1)
+    assert np.isclose(np.sum(mels[diag]), -200 / 4)
+    # a small system built with exact=False keeps its exact methods
+    small = make_system("heisenberg", lx=4, ly=2, sz0=True, exact=False)
+    assert small.has_exact_methods and small.basis().shape == (70, 8)

@@ -162,6 +162,29 @@ def test_auto_choices_and_validation():
             validate(VMCConfig(**{**TINY, **bad}))
 
 
+@pytest.mark.filterwarnings("ignore::qsntk.vmc.driver.RhatWarning")   # 16 short chains
+def test_beyond_exact_methods_with_a_reference(tmp_path):
+    """A 10x10 Heisenberg run (too large for Lanczos) builds and steps on NetKet's operator;
+    the error is reported against a published energy per site instead of E0."""
+    ref = -0.671549
+    cfg = VMCConfig(system="heisenberg", lx=10, ly=10, sz0=True,
+                    model={"name": "rbm", "alpha": 0.25, "marshall": True}, n_chains=16,
+                    n_samples=64, lr=0.01, steps=2, lens_every=1, checkpoint_every=2,
+                    reference_energy_per_site=ref)
+    m = json.loads(json.dumps(run_vmc(tmp_path / "r", cfg)["metrics"]))
+    assert m["exact_energy"] is None and m["rel_error_last10pct"] is None
+    assert "final_energy_full_sum" not in m
+    full = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    e = full["energy_last10pct"]
+    assert np.isfinite(e) and full["energy_per_site_last10pct"] == pytest.approx(e / 100)
+    assert m["rel_error_reference_last10pct"] == pytest.approx(abs(e / 100 - ref) / abs(ref))
+    assert len(full["lens"]["step"]) == 2
+    for bad, msg in [(float("nan"), "reference_energy_per_site must be finite"),
+                     (0.0, "must be nonzero"), ("x", "must be a number")]:
+        with pytest.raises(InputError, match=msg):
+            validate(VMCConfig(**{**TINY, "reference_energy_per_site": bad}))
+
+
 def _cli(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)

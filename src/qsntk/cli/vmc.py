@@ -54,11 +54,15 @@ _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True,
               help="Steps between checkpoints.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of parameters and sampler.")
+@click.option("--reference-per-site", type=float, default=None,
+              help="Published ground-state energy per site (e.g. QMC) to report the error "
+                   "against, for lattices too large for Lanczos.")
 @out_option(required=True)
 @overwrite_option
 def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, layers, features,
         cplx, marshall, sampler, chains, samples, discard, optimizer, lr, lr_end, diag_shift,
-        diag_shift_end, steps, lens_every, checkpoint_every, seed, out, overwrite):
+        diag_shift_end, steps, lens_every, checkpoint_every, seed, reference_per_site, out,
+        overwrite):
     """Ground state of SYSTEM (tfim, heisenberg, j1j2, hubbard) by VMC on NetKet.
 
     Logs energy, variance, R-hat, autocorrelation time and acceptance every step
@@ -71,6 +75,8 @@ def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, l
       qsntk vmc tfim --lx 4 --ly 4 --J 3.044 --model rbm --out runs/tfim
       qsntk vmc heisenberg --lx 4 --ly 4 --sz0 --marshall --out runs/heis
       qsntk vmc hubbard --lx 3 --ly 4 --n-up 2 --n-down 2 --U 4 --model backflow --out runs/hub
+      qsntk vmc heisenberg --lx 10 --ly 10 --sz0 --marshall --reference-per-site -0.671549 \
+          --out runs/heis10
     """
     from qsntk.progress import progress_bar
     from qsntk.vmc.driver import VMCConfig, run_vmc, validate
@@ -83,7 +89,8 @@ def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, l
         sampler=sampler, n_chains=chains, n_samples=samples, n_discard=discard,
         optimizer=optimizer, lr=lr, lr_end=lr_end, diag_shift=diag_shift,
         diag_shift_end=diag_shift_end,
-        steps=steps, lens_every=lens_every, checkpoint_every=checkpoint_every, seed=seed))
+        steps=steps, lens_every=lens_every, checkpoint_every=checkpoint_every, seed=seed,
+        reference_energy_per_site=reference_per_site))
     summary = run_vmc(out, cfg, overwrite=overwrite, progress=progress_bar)
     say(f"results in {summary['out']}")
     for f in summary["figures"]:

@@ -14,6 +14,12 @@ All live on the Lx × Ly square lattice of :mod:`qsntk.physics.lattice`
 total Sᶻ = 0 (``sz0=True``; not ``tfim``, which does not conserve it); ``hubbard``
 lives in a fixed (N↑, N↓) sector. ``make_system`` validates everything and
 raises :class:`~qsntk.errors.InputError` naming the bad value.
+
+Exact methods (the enumerated basis, the sparse H, Lanczos) stop at 62 columns
+and :data:`MAX_DIM` states. ``make_system(..., exact=False)`` builds larger
+systems for Monte-Carlo methods: their NetKet graph, Hilbert space and operator
+work at any size, while :meth:`System.basis` and friends raise
+:class:`~qsntk.errors.InputError` (:attr:`System.has_exact_methods` says which).
 """
 
 from __future__ import annotations
@@ -128,10 +134,21 @@ class System:
         """Next-nearest-neighbour bonds ⟨⟨ij⟩⟩, int64 (n_bonds, 2)."""
         return _lattice.next_nearest_bonds(self.lx, self.ly, self.pbc)
 
+    @property
+    def has_exact_methods(self) -> bool:
+        """True when the basis can be enumerated (≤ 62 columns and ≤ :data:`MAX_DIM` states)."""
+        return self.n_cols <= 62 and self.dim <= MAX_DIM
+
+    def _require_exact(self, what: str) -> None:
+        if not self.has_exact_methods:
+            raise InputError(f"{what} needs exact methods; {self.name} on {self.lx}x{self.ly} "
+                             f"has {self.dim} states (built with exact=False)")
+
     # -- basis ---------------------------------------------------------------
     @cached_property
     def codes(self) -> np.ndarray:
         """The basis as int64 codes (see :mod:`qsntk.physics.basis`), shape (dim,), read-only."""
+        self._require_exact("the enumerated basis")
         n = self.n_sites
         if self.is_fermionic:
             down = _basis.fixed_weight_codes(n, self.n_down)
@@ -179,6 +196,7 @@ class System:
         Returns:
             real scipy csr_matrix, shape (dim, dim).
         """
+        self._require_exact("the sparse Hamiltonian")
         c, n = self.couplings, self.n_sites
         if self.name == "tfim":
             return _ham.tfim_hamiltonian(self.codes, n, self.bonds, c["J"])
@@ -263,7 +281,7 @@ def _check_couplings(name: str, couplings: Mapping[str, Any]) -> dict[str, float
 
 def make_system(name: str, *, lx: int, ly: int = 1, pbc: bool = True,
                 n_up: int | None = None, n_down: int | None = None, sz0: bool = False,
-                **couplings: float) -> System:
+                exact: bool = True, **couplings: float) -> System:
     """Build and validate a registry system.
 
     Arguments:
@@ -272,6 +290,9 @@ def make_system(name: str, *, lx: int, ly: int = 1, pbc: bool = True,
         pbc: periodic (default) or open boundaries.
         n_up, n_down: N↑ and N↓ (required for ``hubbard``, refused otherwise).
         sz0: restrict a spin system (not ``tfim``) to total Sᶻ = 0.
+        exact: refuse systems too large for exact methods (default). With
+            ``exact=False`` any size is built, for Monte-Carlo use (NetKet
+            graph, Hilbert space and operator); exact methods then raise.
         **couplings: coupling constants (see :data:`SYSTEMS`); missing ones take
             their defaults.
 
@@ -280,8 +301,8 @@ def make_system(name: str, *, lx: int, ly: int = 1, pbc: bool = True,
 
     Raises:
         InputError: unknown system or coupling, side < 1, non-finite coupling,
-            particle numbers that do not fit, a sector this system lacks, or a
-            Hilbert space above :data:`MAX_DIM`.
+            particle numbers that do not fit, a sector this system lacks, or
+            (with ``exact=True``) a Hilbert space above :data:`MAX_DIM`.
     """
     check_choice("system", name, SYSTEMS)
     lx = check_int_at_least("lx", lx, 1)
@@ -309,11 +330,12 @@ def make_system(name: str, *, lx: int, ly: int = 1, pbc: bool = True,
         if sz0 and n % 2:
             raise InputError(f"sz0 needs an even number of sites, got {n} ({lx}x{ly})")
     n_cols = 2 * n if kind == "fermion" else n
-    if n_cols > 62:
-        raise InputError(f"{lx}x{ly} lattice is too large for exact methods")
+    if exact and n_cols > 62:
+        raise InputError(f"{lx}x{ly} lattice is too large for exact methods "
+                         f"(build it with exact=False for Monte-Carlo use)")
     dim = _dimension(name, n, n_up, n_down, sz0)
-    if dim > MAX_DIM:
+    if exact and dim > MAX_DIM:
         raise InputError(f"{name} on {lx}x{ly} has {dim} states; exact methods here "
-                         f"stop at {MAX_DIM}")
+                         f"stop at {MAX_DIM} (build it with exact=False for Monte-Carlo use)")
     return System(name=name, lx=lx, ly=ly, pbc=bool(pbc), couplings=Couplings(values),
                   n_up=n_up, n_down=n_down, sz0=bool(sz0))
