@@ -54,6 +54,18 @@ def test_flow_decreases_energy_at_the_closed_form_rate(tfim4):
     assert np.all(np.diff(E) < 0) and E[-1] >= E0 - 1e-10
 
 
+def test_real_kernel_path_equals_complex(tfim4):
+    """A real Φ is applied as a real product (no complex copy of Φ); same trajectory."""
+    s, H, E0, g, x = tfim4
+    Phi = np.real(np.asarray(theta_phi(infinite_real_blocks(paper_pair(64), x)).phi))
+    psi0 = np.random.default_rng(2).normal(size=16) + 1j * np.random.default_rng(3).normal(size=16)
+    taus = [0.0, 0.3, 1.0]
+    a = infinite_energy_flow(H, Phi, psi0, taus)
+    b = infinite_energy_flow(H, Phi.astype(complex), psi0, taus)
+    assert not np.iscomplexobj(Phi) and np.abs(a - b).max() < 1e-12 * np.abs(a).max()
+    assert np.abs(a[-1] - a[0]).max() > 1e-3          # the flow moved
+
+
 def test_wide_networks_follow_the_infinite_flow(tfim4):
     """Full-sum GD of finite pairs approaches the frozen infinite-width flow from the same
     initial function as the width grows (NTK regime of sec. 4.1)."""

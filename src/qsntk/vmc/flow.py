@@ -76,10 +76,18 @@ def infinite_energy_flow(H, K: np.ndarray, psi0: np.ndarray, taus, *, eta: float
     psi0 = np.asarray(psi0, dtype=np.complex128)
     dim = len(psi0)
 
+    def apply_phi(g):
+        if np.iscomplexobj(Phi):
+            return Phi @ g
+        # real Φ: one real (dim, dim) @ (dim, 2) product; ``Phi @ g`` would cast Φ to
+        # complex, copying the whole matrix at every right-hand side
+        out = Phi @ np.stack([g.real, g.imag], axis=1)
+        return out[:, 0] + 1j * out[:, 1]
+
     def rhs(_t, y):
         psi = y[:dim] + 1j * y[dim:]
         _, g = energy_gradient(H, psi)
-        d = Phi @ g
+        d = apply_phi(g)
         if Theta is not None:
             d = d + Theta @ np.conj(g)
         d = -eta * d
