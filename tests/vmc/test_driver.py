@@ -9,7 +9,8 @@ import pytest
 from qsntk.cli import main
 from qsntk.errors import InputError
 from qsntk.vmc import VMCConfig, run_vmc
-from qsntk.vmc.driver import RhatWarning, build, check_rhat, step_record, validate
+from qsntk.vmc.driver import (RhatWarning, VMCDivergedError, build, check_rhat, step_record,
+                              validate)
 
 TINY = dict(system="tfim", lx=3, ly=2, couplings={"J": 1.0}, model={"name": "rbm", "alpha": 1.0},
             n_chains=8, n_samples=256, lr=0.05, steps=24, lens_every=8, checkpoint_every=8, seed=1)
@@ -183,6 +184,35 @@ def test_beyond_exact_methods_with_a_reference(tmp_path):
                      (0.0, "must be nonzero"), ("x", "must be a number")]:
         with pytest.raises(InputError, match=msg):
             validate(VMCConfig(**{**TINY, "reference_energy_per_site": bad}))
+
+
+def test_divergence_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, monkeypatch, capsys):
+    """A non-finite energy (here injected at step 5) stops the run at that step with a one-line
+    VMCDivergedError; the checkpoint of step 4 and its metrics stay readable. A non-finite
+    Jacobian stops the lens the same way."""
+    import qsntk.vmc.driver as drv_mod
+    from qsntk.vmc.lens import lens_spectrum
+
+    real = drv_mod.step_record
+    calls = {"n": 0}
+
+    def poisoned(stats, acceptance=None, wall=float("nan")):
+        rec = real(stats, acceptance, wall)
+        calls["n"] += 1
+        if calls["n"] == 6:                      # the sixth record is step 5's
+            rec["energy"] = float("nan")
+        return rec
+
+    monkeypatch.setattr(drv_mod, "step_record", poisoned)
+    cfg = VMCConfig(**{**TINY, "steps": 12, "lens_every": 0, "checkpoint_every": 4})
+    with pytest.raises(VMCDivergedError, match=r"step 5: the Monte-Carlo energy \(nan\) is not "
+                                               r"finite") as info:
+        run_vmc(tmp_path / "r", cfg)
+    assert "\n" not in str(info.value)
+    m = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert m["steps_done"] == 4 and np.all(np.isfinite(m["history"]["energy"]))
+    with pytest.raises(InputError, match="non-finite"):
+        lens_spectrum(np.full((2, 4, 3), np.nan))
 
 
 def _cli(argv, capsys):

@@ -35,7 +35,7 @@ from qsntk.vmc import lens as _lens
 from qsntk.vmc.models import ModelSpec, make_model, n_parameters
 from qsntk.vmc.samplers import make_sampler, resolve_sampler
 
-__all__ = ["OPTIMIZERS", "STEP_KEYS", "VMCConfig", "RhatWarning", "build", "run_vmc", "validate",
+__all__ = ["OPTIMIZERS", "STEP_KEYS", "VMCConfig", "RhatWarning", "VMCDivergedError", "build", "run_vmc", "validate",
            "exact_energy", "full_sum_energy", "RHAT_WARN", "step_record", "check_rhat",
            "vmc_operator"]
 
@@ -58,6 +58,21 @@ RHAT_WARN = 1.1
 
 class RhatWarning(UserWarning):
     """The split-R̂ of the local energies exceeds 1.1: the Markov chains have not mixed."""
+
+
+class VMCDivergedError(InputError):
+    """The optimization produced a non-finite energy or Jacobian (the settings diverge).
+
+    Raised at the step where it is seen; the run directory keeps its last
+    checkpoint and metrics. A subclass of :class:`~qsntk.errors.InputError`
+    because the cure is other settings: the command line prints one line.
+    """
+
+
+def _diverged(step: int, what: str) -> VMCDivergedError:
+    return VMCDivergedError(f"step {step}: {what} is not finite (the optimization diverged); "
+                            "lower lr, raise diag_shift or change the model, and rerun with "
+                            "--overwrite")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,7 +329,10 @@ def _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, progress_tas
             step = int(step)
             if cfg.lens_every and step % cfg.lens_every == 0:
                 shift = _current_shift(cfg, step)
-                spec = _lens.lens_of_state(driver.state, diag_shift=shift)
+                try:
+                    spec = _lens.lens_of_state(driver.state, diag_shift=shift)
+                except InputError:
+                    raise _diverged(step, "the Jacobian of log psi on the samples") from None
                 k = step // cfg.lens_every
                 for key in _lens.LENS_KEYS:
                     lens_hist[key][k] = spec.values[key]
@@ -342,6 +360,8 @@ def _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, progress_tas
                 return
             step, stats, acceptance, wall = pending
             rec = step_record(stats, acceptance, wall)
+            if not np.isfinite(rec["energy"]):
+                raise _diverged(step, f"the Monte-Carlo energy ({rec['energy']})")
             for key, v in rec.items():
                 history[key][step] = v
             check_rhat(step, rec["r_hat"])

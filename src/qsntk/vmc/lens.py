@@ -47,6 +47,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from qsntk.errors import InputError
 from qsntk.kernels.qs import QSKernel, omega_ri, theta_phi
 
 __all__ = ["LensSpectrum", "jacobian_mode", "centered_jacobian", "real_blocks", "sample_qs_ntk",
@@ -128,8 +129,13 @@ def spectrum(Obar) -> np.ndarray:
     Returns:
         float64 array, descending, clipped at 0, length ``min(2 N_s, N_p)``
         (``min(N_s, N_p)`` for a real model, whose :math:`\bar O_I` vanishes).
+
+    Raises:
+        InputError: the Jacobian has non-finite entries (a diverged state).
     """
     O = np.asarray(Obar, dtype=np.float64)
+    if not np.all(np.isfinite(O)):
+        raise InputError("the Jacobian of log psi has non-finite entries")
     O = O.reshape(-1, O.shape[-1])            # (2 N_s, N_p)
     if not np.any(O[O.shape[0] // 2:]):        # real model: Ō_I = 0
         O = O[: O.shape[0] // 2]

@@ -174,7 +174,15 @@ def _make(spec: ModelSpec, system) -> nn.Module:
         if spec.alpha * system.n_sites < len(group):
             raise InputError(f"rbmsymm needs alpha >= {len(group) / system.n_sites:g} "
                              f"(|space group| = {len(group)}), got {spec.alpha!r}")
-        return nk.models.RBMSymm(symmetries=group, alpha=spec.alpha, param_dtype=dtype)
+        # NetKet's RBMSymm draws its weights with std 0.1: on 100 sites each of the
+        # α·N hidden units then starts with a pre-activation of std 1, log ψ spreads
+        # over ~100 across configurations and the first local energies reach 1e10
+        # (the 10×10 Heisenberg run diverged at step 1). Std 0.01, the plain RBM's,
+        # starts near the uniform state as the RBM does.
+        small = jax.nn.initializers.normal(stddev=0.01)
+        return nk.models.RBMSymm(symmetries=group, alpha=spec.alpha, param_dtype=dtype,
+                                 kernel_init=small, hidden_bias_init=small,
+                                 visible_bias_init=small)
     if spec.name == "gcnn":
         import netket as nk
 
