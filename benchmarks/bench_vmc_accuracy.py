@@ -49,7 +49,7 @@ CASES = {
                         n_chains=128, n_samples=4096, lr=0.02, lr_end=0.005, diag_shift=0.01,
                         diag_shift_end=1e-4, steps=800, seed=0), 1e-3),
     # real RBM: amplitudes > 0, so the sign is Marshall's; the best such state of the 4×4
-    # J2 = 0.5 ground state lies 4.5e-3 above E0 (docs/vmc.md), inside the target
+    # J2 = 0.5 ground state lies at most 4.5e-3 above E0 (docs/vmc.md), inside the target
     "j1j2": (dict(system="j1j2", lx=4, ly=4, sz0=True, couplings={"J2": 0.5},
                   model={"name": "rbm", "alpha": 4.0, "marshall": True, "complex": False},
                   n_chains=128, n_samples=4096, lr=0.02, lr_end=0.005, diag_shift=0.01,

@@ -9,8 +9,9 @@ non-negative orthant, started from the exact |ψ0|, and prints, per system:
 * the weight of the exact ground state ψ0 on configurations whose sign agrees
   with Marshall's;
 * the relative error of M|ψ0| (exact amplitudes, Marshall sign);
-* the relative error of the best non-negative state found (an upper bound on
-  the floor of every such model: a network cannot beat it).
+* the relative error of the best non-negative state found (a local optimum,
+  so an upper bound on the floor of every such model: the floor is at most
+  this; a network may land below the state found, never below the floor).
 
 Usage::
 

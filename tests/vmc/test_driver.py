@@ -215,6 +215,32 @@ def test_divergence_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, monke
         lens_spectrum(np.full((2, 4, 3), np.nan))
 
 
+def test_lens_divergence_and_reference_do_not_change_the_run(tmp_path, monkeypatch):
+    """A non-finite Jacobian at a lens step raises VMCDivergedError naming the step; adding a
+    reference energy to an existing run directory resumes it (the reference only labels the
+    metrics)."""
+    import qsntk.vmc.driver as drv_mod
+    from qsntk.vmc import lens as lens_mod
+
+    cfg = VMCConfig(**{**TINY, "steps": 4, "lens_every": 2, "checkpoint_every": 2})
+    run_vmc(tmp_path / "r", cfg)
+    res = run_vmc(tmp_path / "r", VMCConfig(**{**cfg.to_dict(), "reference_energy_per_site": -1.1}))
+    assert res["metrics"]["reference_energy_per_site"] == -1.1
+    real = lens_mod.lens_of_state
+
+    def broken(vstate, **kw):                # the second lens call (step 2) sees a NaN
+        broken.calls += 1
+        if broken.calls == 2:
+            raise lens_mod.NonFiniteJacobianError("the Jacobian of log psi has non-finite entries")
+        return real(vstate, **kw)
+
+    broken.calls = 0
+    monkeypatch.setattr(lens_mod, "lens_of_state", broken)
+    with pytest.raises(VMCDivergedError, match="step 2: the Jacobian of log psi on the samples"):
+        run_vmc(tmp_path / "s", cfg)
+    assert drv_mod._lens is lens_mod
+
+
 def _cli(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)

@@ -75,8 +75,7 @@ def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, l
       qsntk vmc tfim --lx 4 --ly 4 --J 3.044 --model rbm --out runs/tfim
       qsntk vmc heisenberg --lx 4 --ly 4 --sz0 --marshall --out runs/heis
       qsntk vmc hubbard --lx 3 --ly 4 --n-up 2 --n-down 2 --U 4 --model backflow --out runs/hub
-      qsntk vmc heisenberg --lx 10 --ly 10 --sz0 --marshall --reference-per-site -0.671549 \
-          --out runs/heis10
+      qsntk vmc heisenberg --lx 10 --ly 10 --sz0 --marshall --reference-per-site -0.671549 --out h10
     """
     from qsntk.progress import progress_bar
     from qsntk.vmc.driver import VMCConfig, run_vmc, validate

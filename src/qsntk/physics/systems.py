@@ -302,7 +302,8 @@ def make_system(name: str, *, lx: int, ly: int = 1, pbc: bool = True,
     Raises:
         InputError: unknown system or coupling, side < 1, non-finite coupling,
             particle numbers that do not fit, a sector this system lacks, or
-            (with ``exact=True``) a Hilbert space above :data:`MAX_DIM`.
+            (with ``exact=True``) more than 62 basis columns or a Hilbert space
+            above :data:`MAX_DIM`.
     """
     check_choice("system", name, SYSTEMS)
     lx = check_int_at_least("lx", lx, 1)

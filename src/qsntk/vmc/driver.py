@@ -63,7 +63,9 @@ class RhatWarning(UserWarning):
 class VMCDivergedError(InputError):
     """The optimization produced a non-finite energy or Jacobian (the settings diverge).
 
-    Raised at the step where it is seen; the run directory keeps its last
+    Raised when seen: a step's energy is read one step late (so step k is
+    reported while step k + 1 runs), the parameters at each checkpoint, the
+    Jacobian at each lens step. The run directory keeps its last (finite)
     checkpoint and metrics. A subclass of :class:`~qsntk.errors.InputError`
     because the cure is other settings: the command line prints one line.
     """
@@ -331,7 +333,7 @@ def _make_callback(cfg, n_lens_cols, history, lens_hist, lens_eigs, progress_tas
                 shift = _current_shift(cfg, step)
                 try:
                     spec = _lens.lens_of_state(driver.state, diag_shift=shift)
-                except InputError:
+                except _lens.NonFiniteJacobianError:
                     raise _diverged(step, "the Jacobian of log psi on the samples") from None
                 k = step // cfg.lens_every
                 for key in _lens.LENS_KEYS:
@@ -445,7 +447,10 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     import flax
 
     cfg = validate(cfg)
-    run = RunDir(out, {"kind": "vmc", **cfg.to_dict()}, overwrite=overwrite)
+    # the reference energy only labels the metrics: left out of the compared config, so
+    # adding one to a finished (or older) run directory reruns nothing
+    run_cfg = {k: v for k, v in cfg.to_dict().items() if k != "reference_energy_per_site"}
+    run = RunDir(out, {"kind": "vmc", **run_cfg}, overwrite=overwrite)
     system, vstate, driver, info = build(cfg)
     n_s = int(vstate.n_samples)
     n_lens_cols = min(2 * n_s, info["n_parameters"])
@@ -470,6 +475,12 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     def checkpoint(drv, done):
         # called from on_step_end, before NetKet increments its step counter: the
         # parameters are already updated, so the state is that of step ``done``.
+        # Never checkpoint a broken state: the previous checkpoint stays the resume point.
+        import jax
+
+        if not all(np.all(np.isfinite(np.asarray(a)))
+                   for a in jax.tree_util.tree_leaves(drv.state.parameters)):
+            raise _diverged(done - 1, "the updated parameters")
         sd = flax.serialization.to_state_dict(drv)
         sd["_step_count"] = done
         run.save_checkpoint("vmc", {"driver": sd,

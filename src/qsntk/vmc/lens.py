@@ -50,8 +50,15 @@ import numpy as np
 from qsntk.errors import InputError
 from qsntk.kernels.qs import QSKernel, omega_ri, theta_phi
 
-__all__ = ["LensSpectrum", "jacobian_mode", "centered_jacobian", "real_blocks", "sample_qs_ntk",
+
+__all__ = ["NonFiniteJacobianError", "LensSpectrum", "jacobian_mode", "centered_jacobian", "real_blocks", "sample_qs_ntk",
            "spectrum", "lens_spectrum", "effective_rank", "condition_number", "LENS_KEYS"]
+
+
+
+class NonFiniteJacobianError(InputError):
+    """The Jacobian of log ψ on the samples has NaN or infinite entries (a diverged state)."""
+
 
 #: scalar keys logged by the driver every ``lens_every`` steps.
 LENS_KEYS = ("lens_trace", "lens_lambda_max", "lens_lambda_min", "lens_rank", "lens_eff_rank",
@@ -131,11 +138,11 @@ def spectrum(Obar) -> np.ndarray:
         (``min(N_s, N_p)`` for a real model, whose :math:`\bar O_I` vanishes).
 
     Raises:
-        InputError: the Jacobian has non-finite entries (a diverged state).
+        NonFiniteJacobianError: the Jacobian has non-finite entries (a diverged state).
     """
     O = np.asarray(Obar, dtype=np.float64)
     if not np.all(np.isfinite(O)):
-        raise InputError("the Jacobian of log psi has non-finite entries")
+        raise NonFiniteJacobianError("the Jacobian of log psi has non-finite entries")
     O = O.reshape(-1, O.shape[-1])            # (2 N_s, N_p)
     if not np.any(O[O.shape[0] // 2:]):        # real model: Ō_I = 0
         O = O[: O.shape[0] // 2]
