@@ -24,8 +24,7 @@ def _cases():
 CASES = _cases()
 
 #: measured short of the target on 2 CPU cores (docs/vmc.md, "Accuracy")
-_SHORT = {"j1j2": "1.19e-2 measured (real RBM plateau; Marshall floor <= 4.5e-3), target 1e-2",
-          "heisenberg": "9.94e-4 measured against 1e-3: a 0.6 % margin that another BLAS, "
+_SHORT = {"heisenberg": "9.94e-4 measured against 1e-3: a 0.6 % margin that another BLAS, "
                         "XLA or NetKet version may cross"}
 
 
