@@ -37,7 +37,9 @@ CASES = {"heisenberg": {}, "j1j2": {"J2": 0.5}}
 
 def marshall_sign(system) -> np.ndarray:
     """(−1)^(number of down spins on sublattice A, x + y even), per basis state."""
-    sub_a = np.array([(x + y) % 2 == 0 for x in range(system.lx) for y in range(system.ly)])
+    from qsntk.vmc.models import sublattice_a
+
+    sub_a = sublattice_a(system)
     return (-1.0) ** np.sum(system.basis()[:, sub_a] == -1, axis=1)
 
 
