@@ -2,6 +2,7 @@
 finite-width → infinite-width agreement on a small target."""
 
 import json
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -165,6 +166,64 @@ def test_interrupted_run_resumes_to_the_same_numbers(target_file, tmp_path):
     np.testing.assert_allclose(b["train"], a["train"], rtol=1e-12)
     np.testing.assert_allclose(b["test"], a["test"], rtol=1e-12)
     assert resumed["summary"] == full["summary"]
+
+
+def test_a_finished_target_keeps_its_figures_when_the_run_stops_later(target_file, tmp_path):
+    f, _ = target_file
+    t2 = make_target("tfim", lx=2, ly=2, tau=0.5, J=0.3)             # 16 states
+    f2 = str(tmp_path / "tfim4.npz")
+    t2.save(f2)
+    cfg = _cfg(f, widths=[16], train_sizes=[8, 12], steps=20, n_log=6)
+    cfg["targets"] = [f, f2]
+    out = tmp_path / "run"
+    # each target is 2 train sizes x 20 epochs: stop 5 epochs into the second target
+    with pytest.raises(KeyboardInterrupt):
+        run_supervised(out, cfg, progress=_Interrupt(45))
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["fig2_tfim6_n12.png", "fig2_tfim6_n8.png", "fig3_tfim6.png"]
+    r = run_supervised(out, cfg)                                      # resume: all figures
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(
+        pngs + ["fig2_tfim4_n12.png", "fig2_tfim4_n8.png", "fig3_tfim4.png"])
+    assert len(r["figures"]) == 6
+
+
+def test_fig3_leaves_out_cells_that_have_not_reached_the_last_epoch(target_file, tmp_path):
+    import unittest.mock as um
+
+    from qsntk.experiments import supervised_plots as plots
+
+    f, _ = target_file
+    cfg = _cfg(f, widths=[16], train_sizes=[8, 12], steps=20, n_log=6)
+    out = tmp_path / "run"
+    m = json.loads(Path(run_supervised(out, cfg)["metrics"]).read_text())
+    drawn = []
+
+    class Ax:     # records the widths fig3 draws and the points of each
+        def errorbar(self, xs, m, **kw):
+            drawn.append((kw["label"], list(xs)))
+
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+
+    class Plt:
+        def subplots(self, *a, **k):
+            return type("F", (), {"tight_layout": lambda s: None})(), Ax()
+
+        def close(self, fig):
+            pass
+
+    cut = json.loads(json.dumps(m))
+    c = cut["cells"]["t0_n12_w16"]
+    for key in ("steps", "train", "test"):
+        c[key] = c[key][:-2]                                          # stopped before the end
+    saved = []
+    run = type("Run", (), {"save_figure": lambda self, fig, name: saved.append(name) or name})()
+    with um.patch.object(plots, "_plt", lambda: Plt()):
+        plots.fig3(run, cut)
+        assert drawn == [("width 16", [8])] and saved == ["fig3_tfim6"]
+        drawn.clear()
+        plots.fig3(run, m)
+        assert drawn == [("width 16", [8, 12])]
 
 
 def test_bad_settings_are_named(target_file):

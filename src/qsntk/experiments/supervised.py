@@ -378,6 +378,18 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> str | Non
     return None
 
 
+def _figures(run, metrics: dict, cfg: dict, figures, title: str, *, done) -> list:
+    """Fig. 2 and Fig. 3 files of the targets in ``done`` (all of whose cells are complete)."""
+    from qsntk.experiments import supervised_plots as plots
+
+    figs = []
+    if "fig2" in figures:
+        figs += plots.fig2(run, metrics, title=title, targets=done)
+    if "fig3" in figures and len(cfg["train_sizes"]) > 1:
+        figs += plots.fig3(run, metrics, title=title, targets=done)
+    return figs
+
+
 def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progress,
                    figures=("fig2", "fig3"), title: str = "", reuse=()) -> dict:
     """Run (or resume) the whole experiment in run directory ``out``.
@@ -443,11 +455,9 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                     on_save(train_cell(run, name, cfg, target, split, width, a["eta"], grid,
                                        key_seed=seed, bar=bar, problem_fn=problem_fn,
                                        on_save=on_save))
-    figs = []
-    if "fig2" in figures:
-        figs += plots.fig2(run, metrics, title=title)
-    if "fig3" in figures and len(cfg["train_sizes"]) > 1:
-        figs += plots.fig3(run, metrics, title=title)
+            # a finished target's figures are written at once: a run of several hours
+            # that is stopped later still leaves them (rewritten identically at the end)
+            figs = _figures(run, metrics, cfg, figures, title, done=cfg["targets"][: ti + 1])
     run.save_arrays("arrays", **plots.arrays(metrics))
     return {"out": str(run.path), "figures": [str(f) for f in figs],
             "metrics": str(run.path / "metrics.json"), "summary": metrics["summary"]}

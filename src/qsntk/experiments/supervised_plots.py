@@ -24,13 +24,15 @@ def _plt():
     return plt
 
 
-def fig2(run, metrics: dict, *, title: str = "") -> list:
+def fig2(run, metrics: dict, *, title: str = "", targets=None) -> list:
     """Loss against epoch on log axes: finite ensembles (mean ± std) against the
     analytic ∞-NNQS curves, with the τ = ∞ test loss dashed. One figure per
-    (target, train size), one panel per width."""
+    (target, train size), one panel per width; ``targets``: only these (default all)."""
     plt = _plt()
     files = []
     for akey, a in metrics["analytic"].items():
+        if targets is not None and a["target"] not in targets:
+            continue
         cells = sorted((c for c in metrics["cells"].values() if c["analytic"] == akey),
                        key=lambda c: c["width"])
         if not cells:
@@ -86,13 +88,16 @@ def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
     return (n_tr * tr + n_te * te) / (n_tr + n_te)
 
 
-def fig3(run, metrics: dict, *, title: str = "") -> list:
+def fig3(run, metrics: dict, *, title: str = "", targets=None) -> list:
     """Total MSE at the last logged step against train size, one line per width,
-    with the NTK prediction at the same time and at τ = ∞."""
+    with the NTK prediction at the same time and at τ = ∞; ``targets``: only these.
+
+    A cell enters only when it has reached the last epoch of the analytic grid (a
+    cell still training would be compared with the NTK at a later time)."""
     plt = _plt()
     files = []
-    targets = sorted({a["target"] for a in metrics["analytic"].values()})
-    for tname in targets:
+    names = sorted({a["target"] for a in metrics["analytic"].values()})
+    for tname in (t for t in names if targets is None or t in targets):
         akeys = sorted((k for k, a in metrics["analytic"].items() if a["target"] == tname),
                        key=lambda k: metrics["analytic"][k]["n_train"])
         fig, ax = plt.subplots(figsize=(5.2, 3.8))
@@ -103,7 +108,8 @@ def fig3(run, metrics: dict, *, title: str = "") -> list:
             for k in akeys:
                 c = metrics["cells"].get(next((n for n, c in metrics["cells"].items()
                                                if c["analytic"] == k and c["width"] == w), ""), None)
-                if c is None or not c["train"] or c.get("diverged"):
+                if (c is None or not c["train"] or c.get("diverged")
+                        or c["steps"][-1] != metrics["analytic"][k]["steps"][-1]):
                     continue
                 v = total_mse(c, metrics["analytic"][k])
                 xs.append(metrics["analytic"][k]["n_train"])
