@@ -4,7 +4,8 @@ Issue 4's target: the step runs at >= 60% of this machine's float32 GEMM through
 the same run. The step's work is counted as the FLOPs a dense implementation must do per
 network (20 networks: 10 real–imaginary pairs): the forward GEMM (n x 13 x N, inputs plus
 bias column), the read-out reduction (2nN), the backward mask GEMM (13 x n x N) and the
-read-out gradient (2nN). The structured step is timed twice in the same run: networks
+read-out gradient (2nN). ``--ablation`` also times the parts of the chunk body alone (its
+rows' "of GEMM" column still uses the whole step's FLOP count, so it reads as a ceiling). The structured step is timed twice in the same run: networks
 split over one XLA CPU device per core (what ``qsntk supervised`` uses, see
 ``qsntk.hostdevices``) and all on one device. Also timed: the generic autodiff path
 (``gd_fn``) on the same problem.
@@ -29,6 +30,44 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "ensemble_step.json"
 
 
+def _ablation(part: str, x, y, G: int, N: int, chunks: str):
+    """A ``gd(params, n_steps)``-like callable that runs only one part of the structured
+    step's chunk body for ``G`` networks (one device, the first chunk size of ``chunks``):
+    the forward GEMM ``z = [x, 1] W``; that plus the read-out ``sum_j relu(z) w2``; or the
+    backward mask GEMM ``[x d, d]^T mask`` with the mask of one column broadcast (no full
+    elementwise pass). Where the full step's time goes: its two GEMMs against the rest."""
+    import jax
+    import jax.numpy as jnp
+
+    from qsntk.dynamics.ensemble import chunk_rows
+
+    c = int(chunks.split(",")[0])
+    m, c = chunk_rows(x.shape[0], c)
+    xa = jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
+    pad = m * c - x.shape[0]
+    xs = jnp.pad(xa, ((0, pad), (0, 0))).reshape(m, c, -1)
+    ys = jnp.pad(y, (0, pad)).reshape(m, c)
+    key = jax.random.PRNGKey(1)
+    W = 0.3 * jax.random.normal(key, (G, xa.shape[1], N), jnp.float32)
+    w2 = 0.01 * jax.random.normal(jax.random.fold_in(key, 1), (G, N), jnp.float32)
+
+    def one(Wa, w2):
+        def body(acc, data):
+            xc, yc = data
+            if part == "backward mask GEMM":
+                mask = (xc @ Wa[:, :1] > 0) * jnp.ones((1, N), xc.dtype)
+                return acc + (xc * yc[:, None]).T @ mask, None
+            z = xc @ Wa
+            if part == "forward GEMM":
+                return acc + z[: acc.shape[0]], None
+            return acc + jnp.sum(jnp.maximum(z, 0) * w2, axis=1).sum(), None
+        out, _ = jax.lax.scan(body, jnp.zeros_like(Wa), (xs, ys))
+        return out
+
+    f = jax.jit(lambda W, w2: jax.lax.map(lambda a: one(*a), (W, w2)))
+    return lambda params, n_steps: [f(W, w2) for _ in range(n_steps)][-1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--members", type=int, default=10)
@@ -38,6 +77,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--chunks", default="64,100,128", help="row chunks to try (structured path)")
     ap.add_argument("--no-generic", action="store_true", help="skip the slow autodiff path")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also time the parts of one chunk body alone (one device)")
     args = ap.parse_args()
 
     from qsntk.hostdevices import expose_host_cores
@@ -90,6 +131,10 @@ def main() -> None:
             s = per_step(ens.structured_gd_fn(model, pb.x_train, pb.y_train, 1.0, chunk=c,
                                               devices=jax.devices()[:1]))
             rows.append((f"structured, chunk {c}, 1 device", s))
+    if args.ablation:
+        for part in ("forward GEMM", "forward GEMM + read-out", "backward mask GEMM"):
+            s = per_step(_ablation(part, pb.x_train, pb.y_train.real, G, N, args.chunks))
+            rows.append((f"ablation: {part} only", s))
     if not args.no_generic:
         s_gen = per_step(ens.gd_fn(model.apply, pb.x_train, pb.y_train, 1.0, chunk=1024))
         rows.append(("generic autodiff (gd_fn, chunk 1024)", s_gen))
