@@ -246,10 +246,13 @@ def unrolled(tl: TwoLevel, RO, p0, cos, sin, *, with_mu: bool = True):
     lam0 = ROT @ psi
     eps = jnp.sum(psi * lam0, axis=0)
     lam, gs = lam0, []
+    ones = jnp.ones((1, n2), psi.dtype)
     for l in range(L):
         lt = GT[l].T @ lam
         a = _act(tl, l, lt)
-        gs.append(-2.0 * tl.h[l] * jnp.sum(a * phis[l], axis=0, keepdims=True))
+        # the column sums as a (1, 2D) @ (2D, B) product: 10-17 % faster on XLA:CPU than its
+        # reduction of axis 0 (benchmarks/bench_qntk_pennylane.py, docs/qntk.md)
+        gs.append(-2.0 * tl.h[l] * (ones @ (a * phis[l])))
         if l + 1 < L:
             lam = cos[l] * lt - sin[l] * a
     grad = jnp.concatenate(gs, axis=0).T
