@@ -222,6 +222,15 @@ for B in (10, 7):                                  # even, and odd (padded to 8)
     ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)
     worst = max(worst, *(float(jnp.abs(a - b).max()) for a, b in zip(st, ref)))
 assert seen == [2, 2], seen                        # the samples were split over both devices
+tl, Oj = kernel.prepare(comp), jnp.asarray(O)      # one circuit, called again: one replica
+kernel._REPLICAS.clear()
+a = kernel.qntk_batch(tl, Oj, np.asarray(th), psi0, 0.1)
+b = kernel.qntk_batch(tl, Oj, np.asarray(th) + 0.5, psi0, 0.1)
+assert len(kernel._REPLICAS) == 1
+ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th + 0.5)
+worst = max(worst, *(float(jnp.abs(u - v).max()) for u, v in zip(b, ref)))
+kernel.qntk_batch(tl, np.asarray(O), np.asarray(th), psi0)   # a numpy leaf: copied, not kept
+assert len(kernel._REPLICAS) == 1
 print(worst)
 """
 

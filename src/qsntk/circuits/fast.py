@@ -186,8 +186,10 @@ def angle_columns(h, thetas):
         separate jitted call so that each is its own buffer: XLA:CPU emits slow element loops
         when a per-sample row is sliced out of a bigger array inside the fused layer update.
     """
+    from qsntk.kernels._special import sincos
+
     th = (thetas * h).T
-    c, s = jnp.cos(th), jnp.sin(th)
+    s, c = sincos(th)       # polynomial in float64: XLA:CPU's sin/cos are scalar calls
     L = thetas.shape[-1]
     return tuple(c[l][None, :] for l in range(L)), tuple(s[l][None, :] for l in range(L))
 
