@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     from qsntk.circuits import compile_circuit, fast, kernel, prepare
     from qsntk.circuits.drivers import _angles, _instance_key, _observable
     from qsntk.circuits.model import random_circuit
-    from qsntk.kernels._special import sincos
+    from qsntk.special import sincos
 
     B, L = args.samples, 40
     key = _instance_key(0, L, 0)

@@ -211,8 +211,8 @@ O = model.observable_matrix(model.random_observable(key=k[2], n_qubits=3))
 psi0 = jnp.zeros(8, jnp.complex128).at[0].set(1.0)
 assert kernel._sample_mesh(7).devices.size == 2 and kernel._sample_mesh(1) is None
 seen = []
-orig = kernel.fast.angle_columns
-kernel.fast.angle_columns = lambda h, t: (seen.append(len(t.sharding.device_set)), orig(h, t))[1]
+orig = kernel.fast.scaled_angle_columns
+kernel.fast.scaled_angle_columns = lambda t, **k: (seen.append(len(t.sharding.device_set)), orig(t, **k))[1]
 worst = 0.0
 for B in (10, 7):                                  # even, and odd (padded to 8)
     th = jax.random.uniform(jax.random.fold_in(k[3], B), (B, 7), maxval=2 * np.pi)
@@ -222,15 +222,15 @@ for B in (10, 7):                                  # even, and odd (padded to 8)
     ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)
     worst = max(worst, *(float(jnp.abs(a - b).max()) for a, b in zip(st, ref)))
 assert seen == [2, 2], seen                        # the samples were split over both devices
-tl, Oj = kernel.prepare(comp), jnp.asarray(O)      # one circuit, called again: one replica
-kernel._REPLICAS.clear()
-a = kernel.qntk_batch(tl, Oj, np.asarray(th), psi0, 0.1)
-b = kernel.qntk_batch(tl, Oj, np.asarray(th) + 0.5, psi0, 0.1)
-assert len(kernel._REPLICAS) == 1
-ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th + 0.5)
-worst = max(worst, *(float(jnp.abs(u - v).max()) for u, v in zip(b, ref)))
-kernel.qntk_batch(tl, np.asarray(O), np.asarray(th), psi0)   # a numpy leaf: copied, not kept
-assert len(kernel._REPLICAS) == 1
+leaves = jax.tree_util.tree_leaves((kernel.prepare(comp), O, psi0))   # the packed transfer
+layout = (jax.tree_util.tree_structure((kernel.prepare(comp), O, psi0)),
+          tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
+back = jax.tree_util.tree_leaves(kernel._unpack(kernel._pack(leaves), layout))
+assert all(a.dtype == b.dtype and bool((a == b).all()) for a, b in zip(leaves, back))
+st = kernel.qntk_batch(comp, np.asarray(O), np.asarray(th) + 1e7, psi0, 0.1)  # libm sin/cos
+ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th + 1e7)
+worst = max(worst, *(float(jnp.abs(a - b).max()) for a, b in zip(st, ref)))
+assert seen == [2, 2, 2], seen
 print(worst)
 """
 
@@ -247,3 +247,19 @@ def test_unrolled_batch_split_over_devices_equals_dense_path():
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.split()[-1]) < 1e-11
+
+
+def test_angle_columns_in_range_out_of_range_and_traced():
+    """The per-sample cos/sin rows: polynomial (concrete angles in range), libm (out of
+    range), checked inside the program (traced): all equal numpy's to ~1 ulp."""
+    from qsntk.circuits import fast
+
+    h = jnp.asarray([1.0, 0.5, 1.0])
+    for th in (np.random.default_rng(0).uniform(-7, 7, (5, 3)), np.full((2, 3), 3e6)):
+        ref_c, ref_s = np.cos(th * np.asarray(h)).T, np.sin(th * np.asarray(h)).T
+        for c, s in (fast.angle_columns(h, jnp.asarray(th)),
+                     jax.jit(lambda t: fast.angle_columns(h, t))(jnp.asarray(th))):
+            np.testing.assert_allclose(np.concatenate(c), ref_c, rtol=0, atol=3e-16 * np.abs(th).max())
+            np.testing.assert_allclose(np.concatenate(s), ref_s, rtol=0, atol=3e-16 * np.abs(th).max())
+    assert fast.angles_in_range(h, np.ones((2, 3))) and not fast.angles_in_range(h, np.full((1, 3), 3e6))
+    assert not fast.angles_in_range(h, np.array([[0.0, np.nan, 0.0]]))

@@ -231,7 +231,7 @@ def test_bad_settings_are_named(target_file):
     for kw, msg in [(dict(widths=[0]), "width"), (dict(members=0), "members"),
                     (dict(eta_factor=2.5), "eta_factor"), (dict(activation="swish"), "activation"),
                     (dict(targets=["nope"]), "unknown target"), (dict(precision="half"), "precision"),
-                    (dict(bogus=1), "unknown setting")]:
+                    (dict(bogus=1), "unknown setting"), (dict(targets=[f, f]), "repeats the name")]:
         with pytest.raises(InputError, match=msg):
             _cfg(f, **kw)
 

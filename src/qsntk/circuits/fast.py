@@ -25,6 +25,7 @@ first two directional derivatives of the state (one more sweep of the same cost)
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -34,7 +35,8 @@ import numpy as np
 from qsntk.errors import InputError
 
 __all__ = ["TwoLevel", "two_level", "fold", "is_two_level", "realmat", "real_state",
-           "fwd", "grad", "taylor2", "angle_columns", "unrolled", "UNROLL_MAX_LAYERS"]
+           "fwd", "grad", "taylor2", "angle_columns", "scaled_angle_columns", "angles_in_range", "unrolled",
+           "UNROLL_MAX_LAYERS"]
 
 
 class TwoLevel(NamedTuple):
@@ -174,24 +176,72 @@ UNROLL_MAX_LAYERS = 48
 (compile time grows linearly with ``L``; deeper circuits take the ``lax.scan`` sweeps above)."""
 
 
-@jax.jit
-def angle_columns(h, thetas):
+def angle_columns(h, thetas, *, in_range: bool | None = None):
     r"""Per-layer rows :math:`\cos h_\ell\theta_\ell` and :math:`\sin h_\ell\theta_\ell` of a batch.
 
     Arguments:
         h: ``(L,)`` half gaps; thetas: ``(B, L)`` angles.
+        in_range: whether every ``|h θ|`` is below ``qsntk.special.SINCOS_MAX_ARG``, when the
+            caller knows (else checked here, see below).
 
     Returns:
         ``(cos, sin)``: two tuples of ``L`` arrays of shape ``(1, B)``. They are returned by a
         separate jitted call so that each is its own buffer: XLA:CPU emits slow element loops
         when a per-sample row is sliced out of a bigger array inside the fused layer update.
-    """
-    from qsntk.kernels._special import sincos
 
-    th = (thetas * h).T
-    s, c = sincos(th)       # polynomial in float64: XLA:CPU's sin/cos are scalar calls
-    L = thetas.shape[-1]
+    In float64 the values come from :func:`qsntk.special.sincos_in_range` (XLA:CPU's
+    ``sin``/``cos`` are scalar calls) when the angles are concrete and in its range, checked
+    here on the host (a check inside the program would be a cross-device reduction for
+    angles split over devices), from ``jnp.sin``/``jnp.cos`` when they are not; traced
+    angles take :func:`qsntk.special.sincos`, which checks inside the program.
+    """
+    if isinstance(thetas, jax.core.Tracer) or isinstance(h, jax.core.Tracer):
+        mode = "checked"
+    else:
+        if in_range is None:
+            in_range = angles_in_range(h, thetas)
+        mode = "poly" if in_range else "libm"
+    return _angle_columns(h, thetas, mode=mode)
+
+
+def scaled_angle_columns(h_theta, *, in_range: bool):
+    """:func:`angle_columns` of angles already multiplied by their half gaps, ``(B, L)``
+    (for callers that scale them on the host before splitting them over devices)."""
+    return _scaled_columns(h_theta, mode="poly" if in_range else "libm")
+
+
+def angles_in_range(h, thetas) -> bool:
+    """Whether concrete angles have every ``|h θ| < SINCOS_MAX_ARG`` (False when traced
+    or for a non-finite angle)."""
+    from qsntk.special import SINCOS_MAX_ARG
+
+    if isinstance(thetas, jax.core.Tracer) or isinstance(h, jax.core.Tracer):
+        return False
+    big = float(np.max(np.abs(np.asarray(thetas)), initial=0.0)) * float(
+        np.max(np.abs(np.asarray(h)), initial=0.0))
+    return big < SINCOS_MAX_ARG
+
+
+def _columns(h_theta, mode):
+    from qsntk.special import sincos, sincos_in_range
+
+    th = h_theta.T
+    if mode == "libm" or th.dtype != jnp.float64:
+        s, c = jnp.sin(th), jnp.cos(th)
+    else:
+        s, c = sincos_in_range(th) if mode == "poly" else sincos(th)
+    L = th.shape[0]
     return tuple(c[l][None, :] for l in range(L)), tuple(s[l][None, :] for l in range(L))
+
+
+@partial(jax.jit, static_argnames=("mode",))
+def _angle_columns(h, thetas, *, mode):
+    return _columns(thetas * h, mode)
+
+
+@partial(jax.jit, static_argnames=("mode",))
+def _scaled_columns(h_theta, *, mode):
+    return _columns(h_theta, mode)
 
 
 def _act(tl, l, p):
@@ -254,7 +304,7 @@ def unrolled(tl: TwoLevel, RO, p0, cos, sin, *, with_mu: bool = True):
         a = _act(tl, l, lt)
         # the column sums as a (1, 2D) @ (2D, B) product: 10-17 % faster on XLA:CPU than its
         # reduction of axis 0 (benchmarks/bench_qntk_pennylane.py, docs/qntk.md)
-        gs.append(-2.0 * tl.h[l] * (ones @ (a * phis[l])))
+        gs.append(-2.0 * tl.h[l] * jnp.matmul(ones, a * phis[l], precision="highest"))
         if l + 1 < L:
             lam = cos[l] * lt - sin[l] * a
     grad = jnp.concatenate(gs, axis=0).T

@@ -62,6 +62,13 @@ def validate(cfg: dict) -> None:
         if t not in PRESETS and not (t.endswith(".npz") and Path(t).is_file()):
             raise InputError(f"unknown target {t!r}; choose a preset ({', '.join(PRESETS)}) "
                              "or a target file written by `qsntk target`")
+    from qsntk.experiments.supervised_plots import _label
+
+    labels = [_label(t) for t in cfg["targets"]]
+    for i, lab in enumerate(labels):
+        if lab in labels[:i]:
+            raise InputError(f"target {cfg['targets'][i]!r} repeats the name {lab!r} of an earlier "
+                             "target (figures and metrics are kept per name)")
     for k in ("train_sizes", "widths"):
         if not cfg[k]:
             raise InputError(f"{k.replace('_', ' ')} must not be empty")
@@ -455,8 +462,8 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                     on_save(train_cell(run, name, cfg, target, split, width, a["eta"], grid,
                                        key_seed=seed, bar=bar, problem_fn=problem_fn,
                                        on_save=on_save))
-            # a finished target's figures are written at once: a run of several hours
-            # that is stopped later still leaves them (rewritten identically at the end)
+            # a finished target's figures are written at once, so a run of several hours
+            # that is stopped later keeps them (each later target redraws them identically)
             figs = _figures(run, metrics, cfg, figures, title, done=cfg["targets"][: ti + 1])
     run.save_arrays("arrays", **plots.arrays(metrics))
     return {"out": str(run.path), "figures": [str(f) for f in figs],

@@ -44,7 +44,7 @@ import numpy as np
 
 from qsntk.config import default_dtype
 from qsntk.errors import InputError, check_choice, check_finite
-from qsntk.kernels._special import acos, asin
+from qsntk.special import acos, asin
 from qsntk.nets.activations import get_activation
 from qsntk.nets.fc import FCNet
 from qsntk.nets.features import CosNet, GaussNet
@@ -72,7 +72,7 @@ class Kernel(NamedTuple):
 # -- activation moments -------------------------------------------------------
 
 def _relu(q1, q2, c):
-    # sin(arccos ρ) = √(1 − ρ²); `acos` is the vectorizable one of _special.
+    # sin(arccos ρ) = √(1 − ρ²); `acos` is the vectorizable one of qsntk.special.
     sq = jnp.sqrt(q1 * q2)
     safe = jnp.where(sq > 0, sq, 1.0)
     rho = jnp.clip(c / safe, -1.0, 1.0)

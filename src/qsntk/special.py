@@ -4,7 +4,7 @@ XLA:CPU lowers ``arccos``/``arctan2`` to scalar libm calls (~25 ns an element
 on the 2-core machines here), which dominated the arc-cosine kernel. These
 versions use only multiply-adds, ``sqrt`` and selects, so XLA vectorizes and
 fuses them; in float64 they are within 1.4e-15 of ``numpy.arcsin``/``numpy.arccos``
-(asin within 12 ulp; tested on a dense grid in ``tests/kernels/test_special.py``).
+(asin within 12 ulp; tested on a dense grid in ``tests/test_special.py``).
 
 Method: for ``|x| <= 1/2``, ``asin(x) = x f(x²)`` with ``f(z) = asin(√z)/√z``
 expanded in Chebyshev polynomials of ``t = 8z − 1`` on ``z ∈ [0, 1/4]`` (13
@@ -54,27 +54,33 @@ def acos(x):
     return jnp.pi / 2 - asin(x)
 
 
-# sin/cos: Cody–Waite reduction by π/2 in two 33-bit parts with their tails, then the
-# minimax kernels on [−π/4, π/4]; constants as published in fdlibm / FreeBSD msun
-# (e_rem_pio2.c, k_sin.c, k_cos.c).
+# sin/cos: Cody–Waite reduction x = n π/2 + (y0 + y1), π/2 split as _PIO2_1 + _PIO2_2 + _PIO2_2T
+# (33 + 33 + 53 bits; the products n·_PIO2_1 and n·_PIO2_2 are exact for |n| < 2^20), then the
+# minimax kernels on [−π/4, π/4] with the tail y1; constants as published in fdlibm / FreeBSD
+# msun (e_rem_pio2.c, k_sin.c, k_cos.c).
 _INVPIO2 = 6.36619772367581382433e-01
-_PIO2_1, _PIO2_1T = 1.57079632673412561417e+00, 6.07710050650619224932e-11
+_PIO2_1 = 1.57079632673412561417e+00
 _PIO2_2, _PIO2_2T = 6.07710050630396597660e-11, 2.02226624879595063154e-21
 _S = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
       2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10)
 _C = (4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05,
       -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11)
-SINCOS_MAX_ARG = 1.0e6   # |x| below which the two-part reduction is exact (2^20 π/2 ≈ 1.6e6)
+SINCOS_MAX_ARG = 1.0e6   # below 2^20 π/2 ≈ 1.6e6, where the reduction above holds
 
 
-def _sincos_reduced(x):
+def sincos_in_range(x):
+    """``(sin x, cos x)`` for float64 ``x`` with every ``|x| < SINCOS_MAX_ARG`` (not checked).
+
+    Multiply-adds and selects only, so XLA fuses and vectorizes them (3.5× faster than
+    ``jnp.sin`` and ``jnp.cos`` on XLA:CPU, ``benchmarks/qntk_breakdown.py``); within about 1 ulp
+    of a correctly rounded result (1.06 ulp at worst next to a multiple of π/2, where the
+    reduction loses more than 49 bits and fdlibm would take a third step)."""
     n = jnp.round(x * _INVPIO2)
-    t = x - n * _PIO2_1                      # exact: n·_PIO2_1 has ≤ 53 bits for |n| < 2^20
-    w = n * _PIO2_1T
+    t = x - n * _PIO2_1
     r = t - n * _PIO2_2
     w = n * _PIO2_2T - ((t - r) - n * _PIO2_2)
     y0 = r - w
-    y1 = (r - y0) - w                        # y0 + y1 = x − n π/2 to ~118 bits
+    y1 = (r - y0) - w
     z = y0 * y0
     zz = z * z
     v = z * y0
@@ -91,13 +97,13 @@ def _sincos_reduced(x):
 
 
 def sincos(x):
-    """``(sin x, cos x)`` of a float64 array, within 1 ulp of ``numpy.sin``/``numpy.cos``.
+    """``(sin x, cos x)``: :func:`sincos_in_range` for float64 arrays whose entries are all
+    below ``SINCOS_MAX_ARG`` in magnitude, else ``jnp.sin``/``jnp.cos``; other dtypes go to
+    ``jnp.sin``/``jnp.cos`` directly.
 
-    Multiply-adds and selects only (XLA fuses and vectorizes them: 5.5× faster than
-    ``jnp.sin`` and ``jnp.cos`` on XLA:CPU). Arrays with any ``|x| ≥ SINCOS_MAX_ARG``
-    (or a non-finite entry) take ``jnp.sin``/``jnp.cos`` instead, decided once for
-    the whole array (``lax.cond``), so the result is always the library's accuracy or better.
-    Other dtypes go straight to ``jnp.sin``/``jnp.cos``.
+    The range is checked once for the whole array with ``lax.cond`` (under ``vmap`` both
+    branches run). A caller that knows the range on the host, e.g. for sharded arrays
+    where the check would be a cross-device reduction, calls :func:`sincos_in_range`.
     """
     import jax
 
@@ -105,4 +111,4 @@ def sincos(x):
     if x.dtype != jnp.float64:
         return jnp.sin(x), jnp.cos(x)
     ok = jnp.all(jnp.abs(x) < SINCOS_MAX_ARG)        # False for inf and nan as well
-    return jax.lax.cond(ok, _sincos_reduced, lambda a: (jnp.sin(a), jnp.cos(a)), x)
+    return jax.lax.cond(ok, sincos_in_range, lambda a: (jnp.sin(a), jnp.cos(a)), x)
