@@ -8,8 +8,8 @@ one process (medians over rounds, interleaved), it times:
   and the adjoint propagation without the 40 gradient inner products; and whole;
 * the bare chain of the 80 real ``(2D, 2D) @ (2D, B)`` float64 products the two sweeps contain;
 * the cos/sin columns with ``jnp.sin``/``jnp.cos`` and with qsntk's polynomial ``sincos``;
-* ``qntk_batch`` (angle columns, kernel, results) split over all XLA CPU devices, as it runs,
-  and with the split switched off.
+* ``qntk_batch`` (angle columns, kernel, results) split over all XLA CPU devices, on one
+  device, and as it chooses (``kernel.SPLIT_MIN_SAMPLES``).
 
 Usage::
 
@@ -57,14 +57,17 @@ def _sweep(part: str):
     return f
 
 
-def _one_device(kernel, tl, O, thetas, psi0):
-    """``qntk_batch`` with the sample split switched off (``_sample_mesh`` -> None)."""
-    mesh = kernel._sample_mesh
-    kernel._sample_mesh = lambda n: None
+def _with_split(kernel, split: bool, tl, O, thetas, psi0):
+    """``qntk_batch`` with the sample split forced on (any batch size) or off."""
+    mesh, least = kernel._sample_mesh, kernel.SPLIT_MIN_SAMPLES
+    if split:
+        kernel.SPLIT_MIN_SAMPLES = 2
+    else:
+        kernel._sample_mesh = lambda n: None
     try:
         return kernel.qntk_batch(tl, O, thetas, psi0, with_mu=False).K
     finally:
-        kernel._sample_mesh = mesh
+        kernel._sample_mesh, kernel.SPLIT_MIN_SAMPLES = mesh, least
 
 
 def main(argv=None) -> None:
@@ -113,8 +116,10 @@ def main(argv=None) -> None:
         "cos/sin columns, jnp.sin/jnp.cos": (jax.jit(lambda t: (jnp.sin(t), jnp.cos(t))), (th,)),
         "cos/sin columns, polynomial sincos": (jax.jit(sincos), (th,)),
         "qntk_batch K (split over all devices)": (
+            lambda: _with_split(kernel, True, tl, O, thetas, psi0), ()),
+        "qntk_batch K (one device)": (lambda: _with_split(kernel, False, tl, O, thetas, psi0), ()),
+        "qntk_batch K (as it chooses)": (
             lambda: kernel.qntk_batch(tl, O, thetas, psi0, with_mu=False).K, ()),
-        "qntk_batch K (one device)": (lambda: _one_device(kernel, tl, O, thetas, psi0), ()),
     }
     times = {k: [] for k in one}
     for f, a in one.values():

@@ -209,6 +209,9 @@ k = jax.random.split(jax.random.PRNGKey(3), 4)
 comp = model.compile_circuit(model.random_circuit(key=k[0], n_qubits=3, n_layers=7))
 O = model.observable_matrix(model.random_observable(key=k[2], n_qubits=3))
 psi0 = jnp.zeros(8, jnp.complex128).at[0].set(1.0)
+assert kernel._sample_mesh(kernel.SPLIT_MIN_SAMPLES).devices.size == 2
+assert kernel._sample_mesh(kernel.SPLIT_MIN_SAMPLES - 1) is None
+kernel.SPLIT_MIN_SAMPLES = 2                       # split the small test batches too
 assert kernel._sample_mesh(7).devices.size == 2 and kernel._sample_mesh(1) is None
 seen = []
 orig = kernel.fast.scaled_angle_columns
