@@ -176,15 +176,46 @@ def test_a_finished_target_keeps_its_figures_when_the_run_stops_later(target_fil
     cfg = _cfg(f, widths=[16], train_sizes=[8, 12], steps=20, n_log=6)
     cfg["targets"] = [f, f2]
     out = tmp_path / "run"
-    # each target is 2 train sizes x 20 epochs: stop 5 epochs into the second target
+    # each target is 20 epochs at |B| = 8 (1 work unit each) and at 12 (2 units): 60 units;
+    # stop 5 epochs into the second target
     with pytest.raises(KeyboardInterrupt):
-        run_supervised(out, cfg, progress=_Interrupt(45))
+        run_supervised(out, cfg, progress=_Interrupt(65))
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == ["fig2_tfim6_n12.png", "fig2_tfim6_n8.png", "fig3_tfim6.png"]
     r = run_supervised(out, cfg)                                      # resume: all figures
     assert sorted(p.name for p in out.glob("*.png")) == sorted(
         pngs + ["fig2_tfim4_n12.png", "fig2_tfim4_n8.png", "fig3_tfim4.png"])
     assert len(r["figures"]) == 6
+
+
+def test_progress_counts_work_units_and_adds_up_on_resume(target_file, tmp_path):
+    from qsntk.experiments.supervised import work_units
+
+    assert work_units([2400, 3200, 4000], [300, 1000, 5000]) == {
+        (2400, 300): 1, (3200, 300): 1, (4000, 300): 2, (2400, 1000): 3, (3200, 1000): 4,
+        (4000, 1000): 6, (2400, 5000): 17, (3200, 5000): 22, (4000, 5000): 28}
+    f, _ = target_file
+    cfg = _cfg(f, widths=[16, 48], train_sizes=[8], steps=20, n_log=6)
+
+    class Count:
+        def __call__(self, total, description=""):
+            import contextlib
+            self.total, self.done, self.skipped = total, 0, 0
+            outer = self
+
+            class Bar:
+                def advance(self, n=1):
+                    outer.done += n
+
+                def skip(self, n):
+                    outer.skipped += n
+            return contextlib.nullcontext(Bar())
+
+    c = Count()
+    run_supervised(tmp_path / "run", cfg, progress=c)
+    assert c.total == 20 * (1 + 3) and c.done == c.total and c.skipped == 0
+    run_supervised(tmp_path / "run", cfg, progress=c)                 # resumed: all skipped
+    assert c.skipped == c.total and c.done == 0
 
 
 def test_fig3_leaves_out_cells_that_have_not_reached_the_last_epoch(target_file, tmp_path):

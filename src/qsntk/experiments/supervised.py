@@ -385,6 +385,28 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> str | Non
     return None
 
 
+def work_units(train_sizes, widths) -> dict:
+    """Progress units per epoch of each (|B|, width) cell: an epoch costs ∝ |B| × width, so
+    the cheapest cell counts 1 and the others its multiple (rounded), which keeps the
+    bar's ETA honest when a run mixes widths 300 and 5000."""
+    cost = {(n, w): n * w for n in train_sizes for w in widths}
+    least = min(cost.values())
+    return {k: max(1, round(v / least)) for k, v in cost.items()}
+
+
+class _Scaled:
+    """A progress task seen through ``units`` per epoch."""
+
+    def __init__(self, bar, units: int):
+        self.bar, self.units = bar, units
+
+    def advance(self, n: int = 1) -> None:
+        self.bar.advance(n * self.units)
+
+    def skip(self, n: int) -> None:
+        skip(self.bar, n * self.units)
+
+
 def _figures(run, metrics: dict, cfg: dict, figures, title: str, *, done) -> list:
     """Fig. 2 and Fig. 3 files of the targets in ``done`` (all of whose cells are complete)."""
     from qsntk.experiments import supervised_plots as plots
@@ -427,8 +449,9 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
     metrics.setdefault("analytic", {})
     metrics.setdefault("cells", {})
     grid = log_steps(cfg["steps"], cfg["n_log"])
-    total = len(targets) * len(cfg["train_sizes"]) * len(cfg["widths"]) * int(grid[-1])
-    with progress(total, "ensemble GD") as bar:
+    units = work_units(cfg["train_sizes"], cfg["widths"])
+    total = len(targets) * int(grid[-1]) * sum(units.values())
+    with progress(total, "ensemble GD (work units)") as bar:
         for ti, (tname, target) in enumerate(zip(cfg["targets"], targets)):
             kcache: dict = {}
             for n_train in cfg["train_sizes"]:
@@ -460,8 +483,8 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                         run.save_metrics(metrics)
 
                     on_save(train_cell(run, name, cfg, target, split, width, a["eta"], grid,
-                                       key_seed=seed, bar=bar, problem_fn=problem_fn,
-                                       on_save=on_save))
+                                       key_seed=seed, bar=_Scaled(bar, units[n_train, width]),
+                                       problem_fn=problem_fn, on_save=on_save))
             # a finished target's figures are written at once, so a run of several hours
             # that is stopped later keeps them (each later target redraws them identically)
             figs = _figures(run, metrics, cfg, figures, title, done=cfg["targets"][: ti + 1])
