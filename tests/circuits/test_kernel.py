@@ -233,7 +233,10 @@ assert all(a.dtype == b.dtype and bool((a == b).all()) for a, b in zip(leaves, b
 st = kernel.qntk_batch(comp, np.asarray(O), np.asarray(th) + 1e7, psi0, 0.1)  # libm sin/cos
 ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th + 1e7)
 worst = max(worst, *(float(jnp.abs(a - b).max()) for a, b in zip(st, ref)))
-assert seen == [2, 2, 2], seen
+jitted = jax.jit(lambda t: kernel.qntk_batch(comp, O, t, psi0, 0.1))(th)  # traced: one device
+ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)
+worst = max(worst, *(float(jnp.abs(a - b).max()) for a, b in zip(jitted, ref)))
+assert seen == [2, 2, 2], seen                     # the jitted call did not split
 print(worst)
 """
 

@@ -245,7 +245,9 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
     comp = prepare(comp)
     if (method == "taylor" and isinstance(comp, TwoLevel) and comp.first.ndim == 2
             and jnp.ndim(thetas) == 2 and 1 <= jnp.shape(thetas)[-1] <= fast.UNROLL_MAX_LAYERS):
-        mesh = _sample_mesh(jnp.shape(thetas)[0])
+        traced = any(isinstance(x, jax.core.Tracer)
+                     for x in jax.tree_util.tree_leaves((comp, O, thetas, psi0, target)))
+        mesh = None if traced else _sample_mesh(jnp.shape(thetas)[0])   # under jit: one device
         if mesh is None:
             cos, sin = fast.angle_columns(comp.h, thetas)
             return _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu)
