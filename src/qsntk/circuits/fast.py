@@ -35,8 +35,8 @@ import numpy as np
 from qsntk.errors import InputError
 
 __all__ = ["TwoLevel", "two_level", "fold", "is_two_level", "realmat", "real_state",
-           "fwd", "grad", "taylor2", "angle_columns", "scaled_angle_columns", "angles_in_range", "unrolled",
-           "UNROLL_MAX_LAYERS"]
+           "fwd", "grad", "taylor2", "angle_columns", "scaled_angle_columns", "angles_in_range",
+           "unrolled", "UNROLL_MAX_LAYERS"]
 
 
 class TwoLevel(NamedTuple):
@@ -201,13 +201,13 @@ def angle_columns(h, thetas, *, in_range: bool | None = None):
         if in_range is None:
             in_range = angles_in_range(h, thetas)
         mode = "poly" if in_range else "libm"
-    return _angle_columns(h, thetas, mode=mode)
+    return _columns(thetas, h, mode=mode)
 
 
 def scaled_angle_columns(h_theta, *, in_range: bool):
     """:func:`angle_columns` of angles already multiplied by their half gaps, ``(B, L)``
     (for callers that scale them on the host before splitting them over devices)."""
-    return _scaled_columns(h_theta, mode="poly" if in_range else "libm")
+    return _columns(h_theta, None, mode="poly" if in_range else "libm")
 
 
 def angles_in_range(h, thetas) -> bool:
@@ -222,26 +222,18 @@ def angles_in_range(h, thetas) -> bool:
     return big < SINCOS_MAX_ARG
 
 
-def _columns(h_theta, mode):
+@partial(jax.jit, static_argnames=("mode",))
+def _columns(thetas, h, *, mode):
+    """The cos/sin rows of ``thetas * h`` (``h = None``: already scaled)."""
     from qsntk.special import sincos, sincos_in_range
 
-    th = h_theta.T
+    th = (thetas if h is None else thetas * h).T
     if mode == "libm" or th.dtype != jnp.float64:
         s, c = jnp.sin(th), jnp.cos(th)
     else:
         s, c = sincos_in_range(th) if mode == "poly" else sincos(th)
     L = th.shape[0]
     return tuple(c[l][None, :] for l in range(L)), tuple(s[l][None, :] for l in range(L))
-
-
-@partial(jax.jit, static_argnames=("mode",))
-def _angle_columns(h, thetas, *, mode):
-    return _columns(thetas * h, mode)
-
-
-@partial(jax.jit, static_argnames=("mode",))
-def _scaled_columns(h_theta, *, mode):
-    return _columns(h_theta, mode)
 
 
 def _act(tl, l, p):

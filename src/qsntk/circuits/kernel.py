@@ -346,17 +346,19 @@ def _split_unrolled(mesh, comp, O, thetas, psi0, target, *, with_mu):
 @partial(jax.jit, static_argnames=("layout", "with_mu"))
 def _qntk_batch_unrolled_packed(flat, cos, sin, target, *, layout, with_mu):
     comp, O, psi0 = _unpack(flat, layout)
-    return _qntk_batch_unrolled.__wrapped__(comp, O, cos, sin, psi0, target, with_mu=with_mu)
+    return _unrolled_stats(comp, O, cos, sin, psi0, target, with_mu=with_mu)
 
 
-@partial(jax.jit, static_argnames=("with_mu",))
-def _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, *, with_mu):
+def _unrolled_stats(comp, O, cos, sin, psi0, target, *, with_mu):
     """One shared two-level circuit, ``L <= fast.UNROLL_MAX_LAYERS``: :func:`fast.unrolled`."""
     eps, grad, K, mu = fast.unrolled(comp, fast.realmat(O), fast.real_state(psi0), cos, sin,
                                      with_mu=with_mu)
     if mu is None:
         mu = jnp.full(K.shape, jnp.nan, dtype=K.dtype)
     return QNTKStats(eps - target, grad, K, mu)
+
+
+_qntk_batch_unrolled = jax.jit(_unrolled_stats, static_argnames=("with_mu",))
 
 
 @partial(jax.jit, static_argnames=("with_mu", "method"))

@@ -451,6 +451,7 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
     grid = log_steps(cfg["steps"], cfg["n_log"])
     units = work_units(cfg["train_sizes"], cfg["widths"])
     total = len(targets) * int(grid[-1]) * sum(units.values())
+    figs: list = []
     with progress(total, "ensemble GD (work units)") as bar:
         for ti, (tname, target) in enumerate(zip(cfg["targets"], targets)):
             kcache: dict = {}
@@ -486,8 +487,8 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                                        key_seed=seed, bar=_Scaled(bar, units[n_train, width]),
                                        problem_fn=problem_fn, on_save=on_save))
             # a finished target's figures are written at once, so a run of several hours
-            # that is stopped later keeps them (each later target redraws them identically)
-            figs = _figures(run, metrics, cfg, figures, title, done=cfg["targets"][: ti + 1])
+            # that is stopped later keeps them
+            figs += _figures(run, metrics, cfg, figures, title, done=[tname])
     run.save_arrays("arrays", **plots.arrays(metrics))
     return {"out": str(run.path), "figures": [str(f) for f in figs],
             "metrics": str(run.path / "metrics.json"), "summary": metrics["summary"]}

@@ -50,10 +50,9 @@ import numpy as np
 from qsntk.errors import InputError
 from qsntk.kernels.qs import QSKernel, omega_ri, theta_phi
 
-
-__all__ = ["NonFiniteJacobianError", "LensSpectrum", "jacobian_mode", "centered_jacobian", "real_blocks", "sample_qs_ntk",
-           "spectrum", "lens_spectrum", "effective_rank", "condition_number", "LENS_KEYS"]
-
+__all__ = ["NonFiniteJacobianError", "LensSpectrum", "jacobian_mode", "centered_jacobian",
+           "real_blocks", "sample_qs_ntk", "spectrum", "lens_spectrum", "effective_rank",
+           "condition_number", "LENS_KEYS"]
 
 
 class NonFiniteJacobianError(InputError):
