@@ -301,6 +301,36 @@ def test_cells_are_reused_from_an_identically_set_run(target_file, tmp_path):
         run_supervised(tmp_path / "e", cfg, reuse=[tmp_path / "missing"])
 
 
+def test_finished_cells_are_reused_from_records_alone(target_file, tmp_path):
+    """A run kept as config.json + metrics.json (no checkpoints) lends its finished cells."""
+    import shutil
+
+    f, _ = target_file
+    run_supervised(tmp_path / "a", _cfg(f, widths=[24]))
+    cfg = _cfg(f, train_sizes=[40, 48], widths=[24])
+    fresh = run_supervised(tmp_path / "fresh", cfg)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    shutil.copy(tmp_path / "a" / "config.json", kept)
+    m = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    cell = m["cells"]["t0_n40_w24"]
+    cell["test"] = [[2 * v for v in row] for row in cell["test"]]  # marks what was adopted
+    (kept / "metrics.json").write_text(json.dumps(m))
+    r = run_supervised(tmp_path / "b", cfg, reuse=[kept])
+    got = json.loads((tmp_path / "b" / "metrics.json").read_text())["cells"]["t0_n40_w24"]
+    assert got["test"] == cell["test"] and got["train"] == cell["train"]
+    assert not (tmp_path / "b" / "checkpoints" / "t0_n40_w24.npz").exists()
+    assert r["summary"]["t0_n48_w24"] == fresh["summary"]["t0_n48_w24"]  # trained here
+    # rerun on the same directory: the finished cell comes from its own metrics.json
+    again = run_supervised(tmp_path / "b", cfg)
+    assert again["summary"] == r["summary"]
+    # an unfinished cell is not adopted from records: it is trained from the start
+    cell["steps"], cell["train"], cell["test"] = cell["steps"][:-2], cell["train"][:-2], cell["test"][:-2]
+    (kept / "metrics.json").write_text(json.dumps(m))
+    part = run_supervised(tmp_path / "c", cfg, reuse=[kept])
+    assert part["summary"] == fresh["summary"]
+
+
 def test_chunks_are_balanced():
     from qsntk.dynamics.ensemble import _chunks, chunk_rows
 

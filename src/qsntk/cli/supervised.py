@@ -38,7 +38,7 @@ from qsntk.cli._common import out_option, overwrite_option, parse_int_list, prin
               help="Seconds between checkpoints inside long stretches of steps.")
 @click.option("--reuse", multiple=True, metavar="DIR",
               help="Start cells trained with the same settings in run directory DIR from there "
-                   "(repeatable).")
+                   "(its checkpoints, or its finished cells' records in metrics.json; repeatable).")
 @out_option(default="runs/supervised")
 @overwrite_option
 def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, activation, depth,

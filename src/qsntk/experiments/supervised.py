@@ -203,11 +203,13 @@ def linearized_twins(model, params, target, split, eta: float, grid) -> dict:
 
 
 def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float, grid, *,
-               key_seed: int, bar, problem_fn, on_save=None) -> dict:
+               key_seed: int, bar, problem_fn, on_save=None, done=None) -> dict:
     """Train (or resume) one ensemble; returns its logged records.
 
     ``problem_fn()`` returns the prepared analytic problem (computed only if needed);
-    ``on_save(records)`` is called after every checkpoint (to refresh ``metrics.json``).
+    ``on_save(records)`` is called after every checkpoint (to refresh ``metrics.json``);
+    ``done``: the records of this cell finished before (see :func:`finished_record`),
+    used when there is no checkpoint to resume from.
     """
     import jax
     import jax.numpy as jnp
@@ -225,6 +227,8 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
     if got is not None:
         p_saved, meta = got
         rec, step = meta["records"], int(meta["step"])
+    elif done is not None:
+        rec, step = dict(done), int(done["steps"][-1])
     if "theory_members" not in rec:
         f0 = ens.outputs(model.apply, params, jnp.asarray(target.x, dtype))
         rec["theory_members"] = member_theory(problem_fn(), split, target, f0, eta, grid)
@@ -355,12 +359,32 @@ def _cell_settings(cfg: dict, target_index: int) -> dict:
             "target": full["targets"][target_index]}
 
 
-def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> str | None:
-    """Copy cell ``name``'s checkpoint from the first run directory in ``reuse`` that
-    trained the same cell (same target at the same index, seed, members, steps, …).
+_CELL_META = ("target", "n_train", "width", "analytic")
 
-    The cell then resumes from it (finished cells are not retrained). Returns the
-    directory it came from, or None. Nothing is copied when ``run`` has the cell already.
+
+def finished_record(cell: dict | None, steps: int) -> dict | None:
+    """The logged records of a cell entry of ``metrics.json`` when it is complete (trained
+    to ``steps`` epochs, or stopped as diverged); None otherwise."""
+    if not cell or not cell.get("steps"):
+        return None
+    if cell.get("diverged") or int(cell["steps"][-1]) >= int(steps):
+        return {k: v for k, v in cell.items() if k not in _CELL_META}
+    return None
+
+
+def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> tuple[str | None, dict | None]:
+    """Start cell ``name`` from the first run directory in ``reuse`` that trained the same
+    cell (same target at the same index, seed, members, steps, …).
+
+    From a directory with the cell's checkpoint, the checkpoint is copied and the cell
+    resumes from it (a finished cell is not retrained). From one with only ``config.json``
+    and ``metrics.json`` (a run kept without its checkpoints, e.g. a long reproduction's
+    results committed cell by cell), a *finished* cell's records are taken as they are.
+    Nothing is adopted when ``run`` has the cell already.
+
+    Returns:
+        ``(directory, records)``: where it came from (None if nowhere) and the records of
+        a records-only adoption (None when a checkpoint was copied or nothing was found).
     """
     import json
     import shutil
@@ -369,7 +393,7 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> str | Non
 
     mine = run.checkpoint_path(name)
     if mine.exists():
-        return None
+        return None, None
     want = _cell_settings(cfg, target_index)
     for d in reuse:
         d = Path(d)
@@ -378,11 +402,19 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> str | Non
             other = json.loads((d / "config.json").read_text())
         except (OSError, ValueError):
             continue
-        if (src.is_file() and target_index < len(other.get("targets", []))
-                and _cell_settings(other, target_index) == want):
+        if target_index >= len(other.get("targets", [])) or _cell_settings(other, target_index) != want:
+            continue
+        if src.is_file():
             call_atomically(mine, lambda tmp, src=src: shutil.copyfile(src, tmp))
-            return str(d)
-    return None
+            return str(d), None
+        try:
+            cells = json.loads((d / "metrics.json").read_text()).get("cells", {})
+        except (OSError, ValueError):
+            continue
+        rec = finished_record(cells.get(name), want["steps"])
+        if rec is not None:
+            return str(d), rec
+    return None, None
 
 
 def work_units(train_sizes, widths) -> dict:
@@ -475,7 +507,9 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                 a = metrics["analytic"][akey]
                 for width in cfg["widths"]:
                     name = _cell_name(ti, n_train, width)
-                    adopt_cell(run, name, cfg, ti, reuse)
+                    _, done = adopt_cell(run, name, cfg, ti, reuse)
+                    if done is None:  # finished here before, kept without its checkpoint
+                        done = finished_record(metrics["cells"].get(name), cfg["steps"])
                     seed = (cfg["seed"] * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
                     def on_save(rec, name=name, n_train=n_train, width=width, akey=akey):
                         metrics["cells"][name] = {"target": tname, "n_train": n_train,
@@ -485,7 +519,7 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
 
                     on_save(train_cell(run, name, cfg, target, split, width, a["eta"], grid,
                                        key_seed=seed, bar=_Scaled(bar, units[n_train, width]),
-                                       problem_fn=problem_fn, on_save=on_save))
+                                       problem_fn=problem_fn, on_save=on_save, done=done))
             # a finished target's figures are written at once, so a run of several hours
             # that is stopped later keeps them
             figs += _figures(run, metrics, cfg, figures, title, done=[tname])
