@@ -331,6 +331,41 @@ def test_finished_cells_are_reused_from_records_alone(target_file, tmp_path):
     assert part["summary"] == fresh["summary"]
 
 
+def test_status_reads_a_run_cell_by_cell(target_file, tmp_path, capsys):
+    """`qsntk status`: state, epoch and the last losses of every cell, also mid-run."""
+    from qsntk.cli import main
+    from qsntk.experiments.supervised_status import cell_rows
+
+    f, _ = target_file
+    cfg = _cfg(f, widths=[16, 24])
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):          # stopped inside the second cell
+        run_supervised(out, cfg, progress=_Interrupt(60 + 25))
+    m = json.loads((out / "metrics.json").read_text())
+    rows = cell_rows(cfg, m)
+    assert [(r["width"], r["state"]) for r in rows] == [(16, "done"), (24, "training")]
+    assert rows[1]["epoch"] == m["cells"]["t0_n40_w24"]["steps"][-1] < 60
+    n = 64
+    for r, name in zip(rows, ("t0_n40_w16", "t0_n40_w24")):
+        s = m["summary"][name]
+        assert r["test"] == pytest.approx(s["test_mean"][-1], rel=1e-12)
+        assert r["total"] == pytest.approx((40 * s["train_mean"][-1] + 24 * s["test_mean"][-1]) / n,
+                                           rel=1e-12)
+        assert r["total_ntk_inf"] < r["total_ntk"]  # the NTK keeps learning after this epoch
+    with pytest.raises(SystemExit) as e:
+        main(["status", str(out)])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    assert "training" in text and "1 of 2 cells finished" in text
+    with pytest.raises(SystemExit) as e:
+        main(["status", str(tmp_path / "nowhere")])
+    assert e.value.code == 2 and "not a run directory" in capsys.readouterr().err
+    (out / "metrics.json").write_text("{broken")
+    with pytest.raises(SystemExit) as e:
+        main(["status", str(out)])
+    assert e.value.code == 2 and "metrics.json" in capsys.readouterr().err
+
+
 def test_chunks_are_balanced():
     from qsntk.dynamics.ensemble import _chunks, chunk_rows
 

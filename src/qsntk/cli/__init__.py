@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "qntk": "qsntk.cli.qntk:qntk",
     "vmc": "qsntk.cli.vmc:vmc",
     "reproduce": "qsntk.cli.reproduce:reproduce",
+    "status": "qsntk.cli.status:status",
 }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from qsntk.experiments.supervised_status import theory_total, total_mse
+
+
 def _label(target: str) -> str:
     """A file-name-safe label: the preset name or the target file's stem."""
     from pathlib import Path
@@ -81,13 +84,6 @@ def fig2(run, metrics: dict, *, title: str = "", targets=None) -> list:
     return files
 
 
-def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
-    """Per-member MSE over all states, ``(|B| L_train + |T| L_test) / n``, at one logged step."""
-    n_tr, n_te = a["n_train"], a["n_test"]
-    tr, te = np.asarray(c["train"][step_index]), np.asarray(c["test"][step_index])
-    return (n_tr * tr + n_te * te) / (n_tr + n_te)
-
-
 def fig3(run, metrics: dict, *, title: str = "", targets=None) -> list:
     """Total MSE at the last logged step against train size, one line per width,
     with the NTK prediction at the same time and at τ = ∞; ``targets``: only these.
@@ -116,8 +112,8 @@ def fig3(run, metrics: dict, *, title: str = "", targets=None) -> list:
                 m.append(v.mean())
                 s.append(v.std())
             ax.errorbar(xs, m, yerr=s, marker="o", capsize=3, color=_COLORS[i % 6], label=f"width {w}")
-        th = [_theory_total(metrics["analytic"][k], -1) for k in akeys]
-        th_inf = [_theory_total(metrics["analytic"][k], None) for k in akeys]
+        th = [theory_total(metrics["analytic"][k], -1) for k in akeys]
+        th_inf = [theory_total(metrics["analytic"][k], None) for k in akeys]
         ax.plot(sizes, th, "k-", marker="s", label="NTK (∞-NNQS), same epoch")
         ax.plot(sizes, th_inf, "k--", label="NTK, τ = ∞")
         ax.set_xlabel("train set size |B|")
@@ -130,13 +126,6 @@ def fig3(run, metrics: dict, *, title: str = "", targets=None) -> list:
         files.append(run.save_figure(fig, f"fig3_{_label(tname)}"))
         plt.close(fig)
     return files
-
-
-def _theory_total(a: dict, idx):
-    n_tr, n_te = a["n_train"], a["n_test"]
-    tr = a["train_psi_inf"] if idx is None else a["train_psi"][idx]
-    te = a["test_psi_inf"] if idx is None else a["test_psi"][idx]
-    return (n_tr * tr + n_te * te) / (n_tr + n_te)
 
 
 def arrays(metrics: dict) -> dict:

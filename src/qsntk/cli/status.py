@@ -1,0 +1,59 @@
+"""``qsntk status DIR``: what a run directory holds and how far it has got."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from qsntk.cli._common import print_json
+
+
+def _read(path: Path, what: str):
+    from qsntk.errors import InputError
+
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (stdout).")
+def status(run_dir, as_json):
+    """The state of run directory RUN_DIR, read from its config.json and metrics.json
+    (safe while the run trains).
+
+    For supervised runs (`qsntk supervised`, `reproduce luo2023-fig2/3`) one line per
+    cell: state, epochs, training time, the ensemble's test and total MSE at its last
+    logged epoch next to the infinite-width NTK's. Other runs: their config and files.
+    """
+    from qsntk.errors import InputError
+
+    d = Path(run_dir)
+    cfg = _read(d / "config.json", "config")
+    if cfg is None:
+        raise InputError(f"{run_dir!r} is not a run directory (no config.json)")
+    metrics = _read(d / "metrics.json", "metrics") or {}
+    if isinstance(cfg, dict) and {"targets", "train_sizes", "widths", "steps"} <= cfg.keys():
+        from qsntk.experiments.supervised_status import cell_rows, format_rows
+
+        rows = cell_rows(cfg, metrics)
+        if as_json:
+            print_json(rows)
+        else:
+            click.echo(format_rows(rows))
+        return
+    files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
+    info = {"config": cfg, "metrics_keys": sorted(metrics) if isinstance(metrics, dict) else [],
+            "files": files}
+    if as_json:
+        print_json(info)
+    else:
+        click.echo(f"config: {json.dumps(cfg)}")
+        click.echo(f"metrics: {', '.join(info['metrics_keys']) or '(none yet)'}")
+        click.echo(f"files: {', '.join(files)}")

@@ -1,0 +1,102 @@
+r"""The state of a supervised-learning run directory, cell by cell (``qsntk status``).
+
+Pure functions of ``config.json`` and ``metrics.json``: a reproduction that runs for
+hours can be read while it trains, or after it was carried elsewhere as those two
+files (see :func:`qsntk.experiments.supervised.adopt_cell`).
+
+The total MSE of Fig. 3 of Luo–Halverson is the loss over the whole basis,
+
+.. math:: L_{\rm tot} = \frac{|B|\,L_{\rm train} + |T|\,L_{\rm test}}{|B| + |T|},
+
+for each member at one logged step, and for the ∞-NNQS the same combination of
+eq. 18 on the train and test sets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["total_mse", "theory_total", "cell_rows", "format_rows"]
+
+
+def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
+    """Per-member MSE over all states, ``(|B| L_train + |T| L_test) / n``, at one logged step.
+
+    Arguments:
+        c: a cell of ``metrics["cells"]``; a: its entry of ``metrics["analytic"]``.
+
+    Returns:
+        ``(members,)``.
+    """
+    n_tr, n_te = a["n_train"], a["n_test"]
+    tr, te = np.asarray(c["train"][step_index]), np.asarray(c["test"][step_index])
+    return (n_tr * tr + n_te * te) / (n_tr + n_te)
+
+
+def theory_total(a: dict, idx: int | None) -> float:
+    """The ∞-NNQS total MSE (eq. 18 on train and test) at analytic step index ``idx``
+    (``None``: at :math:`\\tau = \\infty`)."""
+    n_tr, n_te = a["n_train"], a["n_test"]
+    tr = a["train_psi_inf"] if idx is None else a["train_psi"][idx]
+    te = a["test_psi_inf"] if idx is None else a["test_psi"][idx]
+    return (n_tr * tr + n_te * te) / (n_tr + n_te)
+
+
+def _state(c: dict | None, steps: int) -> str:
+    if not c or not c.get("steps"):
+        return "not started"
+    if c.get("diverged"):
+        return "diverged"
+    return "done" if int(c["steps"][-1]) >= steps else "training"
+
+
+def cell_rows(cfg: dict, metrics: dict) -> list[dict]:
+    """One row per (target, train size, width) of ``cfg``, in the order they are trained.
+
+    Each row: ``target``, ``n_train``, ``width``, ``state`` (``done``, ``training``,
+    ``not started``, ``diverged``), ``epoch`` (last logged) of ``steps``, ``wall_s``
+    (training time so far), and once logged: the ensemble mean train and test losses
+    and the ∞-NNQS ones (eq. 18) at that epoch, the total MSE (mean and std over
+    members) and its ∞-NNQS value at that epoch and at :math:`\\tau = \\infty`.
+    """
+    from qsntk.experiments.supervised import _cell_name
+
+    steps = int(cfg["steps"])
+    cells, analytic = metrics.get("cells", {}), metrics.get("analytic", {})
+    rows = []
+    for ti, tname in enumerate(cfg["targets"]):
+        for n in cfg["train_sizes"]:
+            a = analytic.get(f"t{ti}_n{n}")
+            for w in cfg["widths"]:
+                c = cells.get(_cell_name(ti, n, w))
+                row = {"target": tname, "n_train": n, "width": w, "state": _state(c, steps),
+                       "epoch": int(c["steps"][-1]) if c and c.get("steps") else 0,
+                       "steps": steps, "wall_s": float(c.get("wall_s", 0.0)) if c else 0.0}
+                if c and c.get("steps") and a is not None and not c.get("diverged"):
+                    i = a["steps"].index(c["steps"][-1])
+                    tot = total_mse(c, a)
+                    row.update(train=float(np.mean(c["train"][-1])), train_ntk=a["train_psi"][i],
+                               test=float(np.mean(c["test"][-1])), test_ntk=a["test_psi"][i],
+                               total=float(tot.mean()), total_std=float(tot.std()),
+                               total_ntk=theory_total(a, i), total_ntk_inf=theory_total(a, None))
+                rows.append(row)
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    """A plain-text table of :func:`cell_rows` (and a line with the totals)."""
+    head = (f"{'target':16s} {'|B|':>5s} {'width':>6s} {'state':>11s} {'epoch':>12s} {'wall':>8s} "
+            f"{'test':>9s} {'test NTK':>9s} {'total MSE':>9s} {'NTK':>9s} {'NTK τ=∞':>9s}")
+    lines = [head]
+    for r in rows:
+        ep = f"{r['epoch']}/{r['steps']}"
+        line = (f"{r['target'][:16]:16s} {r['n_train']:5d} {r['width']:6d} {r['state']:>11s} "
+                f"{ep:>12s} {r['wall_s']:7.0f}s")
+        if "total" in r:
+            line += (f" {r['test']:9.3e} {r['test_ntk']:9.3e} {r['total']:9.3e} {r['total_ntk']:9.3e}"
+                     f" {r['total_ntk_inf']:9.3e}")
+        lines.append(line)
+    done = sum(r["state"] in ("done", "diverged") for r in rows)
+    lines.append(f"{done} of {len(rows)} cells finished; training time so far "
+                 f"{sum(r['wall_s'] for r in rows) / 3600:.2f} h")
+    return "\n".join(lines)
