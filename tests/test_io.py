@@ -36,3 +36,16 @@ def test_rerun_with_a_different_config_is_refused(tmp_path):
     assert RunDir(tmp_path / "r", {"seed": 1}).resumed
     with pytest.raises(InputError, match="seed"):
         RunDir(tmp_path / "r", {"seed": 2})
+
+
+def test_overwrite_drops_the_old_runs_results_with_its_config(tmp_path):
+    """--overwrite: an old config's checkpoints, metrics and arrays do not survive into the
+    new run (a rerun after an interrupted start would otherwise resume from them)."""
+    run = RunDir(tmp_path / "r", {"seed": 1})
+    run.save_checkpoint("cell", {"w": np.ones(2)}, step=1)
+    run.save_metrics({"cells": {"old": 1}})
+    run.save_arrays(x=np.ones(3))
+    new = RunDir(tmp_path / "r", {"seed": 2}, overwrite=True)
+    assert not new.resumed and new.load_metrics() == {} and new.load_arrays() is None
+    assert new.load_checkpoint("cell", {"w": np.ones(2)}) is None
+    assert RunDir(tmp_path / "r", {"seed": 2}).resumed

@@ -119,7 +119,8 @@ class RunDir:
         path: the directory (created if missing).
         config: a JSON-able dict that fully determines the run, seeds included.
         overwrite: if the directory holds another config, start afresh instead
-            of refusing (old checkpoints are removed, other files overwritten).
+            of refusing (old checkpoints, metrics and arrays are removed, other files
+            overwritten).
 
     Raises:
         InputError: the directory cannot be created, or holds a different
@@ -145,8 +146,12 @@ class RunDir:
                         f"{str(self.path)!r} holds a run with another config ({diff}); "
                         "use another --out or --overwrite"
                     )
+                # the old run's results go with its config: a rerun after an interrupted
+                # start must not resume from records of another config
                 for ckpt in (self.path / "checkpoints").glob("*.npz"):
                     ckpt.unlink()
+                for name in ("metrics.json", "arrays.npz"):
+                    (self.path / name).unlink(missing_ok=True)
             else:
                 self.resumed = True
         try:

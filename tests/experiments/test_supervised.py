@@ -324,6 +324,13 @@ def test_finished_cells_are_reused_from_records_alone(target_file, tmp_path):
     # rerun on the same directory: the finished cell comes from its own metrics.json
     again = run_supervised(tmp_path / "b", cfg)
     assert again["summary"] == r["summary"]
+    # records of another seed (its config.json) are not adopted
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({**json.loads((kept / "config.json").read_text()),
+                                                   "seed": 5}))
+    shutil.copy(kept / "metrics.json", other)
+    assert run_supervised(tmp_path / "s", cfg, reuse=[other])["summary"] == fresh["summary"]
     # an unfinished cell is not adopted from records: it is trained from the start
     cell["steps"], cell["train"], cell["test"] = cell["steps"][:-2], cell["train"][:-2], cell["test"][:-2]
     (kept / "metrics.json").write_text(json.dumps(m))
@@ -343,7 +350,7 @@ def test_status_reads_a_run_cell_by_cell(target_file, tmp_path, capsys):
         run_supervised(out, cfg, progress=_Interrupt(60 + 25))
     m = json.loads((out / "metrics.json").read_text())
     rows = cell_rows(cfg, m)
-    assert [(r["width"], r["state"]) for r in rows] == [(16, "done"), (24, "training")]
+    assert [(r["width"], r["state"]) for r in rows] == [(16, "done"), (24, "partial")]
     assert rows[1]["epoch"] == m["cells"]["t0_n40_w24"]["steps"][-1] < 60
     n = 64
     for r, name in zip(rows, ("t0_n40_w16", "t0_n40_w24")):
@@ -356,14 +363,21 @@ def test_status_reads_a_run_cell_by_cell(target_file, tmp_path, capsys):
         main(["status", str(out)])
     assert e.value.code == 0
     text = capsys.readouterr().out
-    assert "training" in text and "1 of 2 cells finished" in text
+    assert "partial" in text and "1 of 2 cells finished" in text
+    with pytest.raises(SystemExit) as e:
+        main(["status", "--json", str(out)])
+    assert e.value.code == 0 and json.loads(capsys.readouterr().out) == json.loads(json.dumps(rows))
     with pytest.raises(SystemExit) as e:
         main(["status", str(tmp_path / "nowhere")])
     assert e.value.code == 2 and "not a run directory" in capsys.readouterr().err
-    (out / "metrics.json").write_text("{broken")
-    with pytest.raises(SystemExit) as e:
-        main(["status", str(out)])
-    assert e.value.code == 2 and "metrics.json" in capsys.readouterr().err
+    stray = {"analytic": {"t0_n40": {"steps": [0, 1]}},           # epoch 7 is not on its grid
+             "cells": {"t0_n40_w16": {"steps": [0, 7], "analytic": "t0_n40"}}}
+    for bad in ("{broken", "[1]", json.dumps(stray)):
+        (out / "metrics.json").write_text(bad)        # unreadable, not an object, not this run
+        with pytest.raises(SystemExit) as e:
+            main(["status", str(out)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and "metrics.json" in err and len(err.strip().splitlines()) == 1
 
 
 def test_chunks_are_balanced():

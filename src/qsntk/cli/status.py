@@ -10,13 +10,16 @@ import click
 from qsntk.cli._common import print_json
 
 
+_MISSING = object()
+
+
 def _read(path: Path, what: str):
     from qsntk.errors import InputError
 
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        return None
+        return _MISSING
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
 
@@ -36,9 +39,10 @@ def status(run_dir, as_json):
 
     d = Path(run_dir)
     cfg = _read(d / "config.json", "config")
-    if cfg is None:
+    if cfg is _MISSING:
         raise InputError(f"{run_dir!r} is not a run directory (no config.json)")
-    metrics = _read(d / "metrics.json", "metrics") or {}
+    metrics = _read(d / "metrics.json", "metrics")
+    metrics = {} if metrics is _MISSING else metrics
     if isinstance(cfg, dict) and {"targets", "train_sizes", "widths", "steps"} <= cfg.keys():
         from qsntk.experiments.supervised_status import cell_rows, format_rows
 
@@ -49,7 +53,7 @@ def status(run_dir, as_json):
             click.echo(format_rows(rows))
         return
     files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
-    info = {"config": cfg, "metrics_keys": sorted(metrics) if isinstance(metrics, dict) else [],
+    info = {"config": cfg, "metrics_keys": sorted(map(str, metrics)) if isinstance(metrics, dict) else [],
             "files": files}
     if as_json:
         print_json(info)

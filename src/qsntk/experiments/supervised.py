@@ -362,25 +362,41 @@ def _cell_settings(cfg: dict, target_index: int) -> dict:
 _CELL_META = ("target", "n_train", "width", "analytic")
 
 
-def finished_record(cell: dict | None, steps: int) -> dict | None:
-    """The logged records of a cell entry of ``metrics.json`` when it is complete (trained
-    to ``steps`` epochs, or stopped as diverged); None otherwise."""
-    if not cell or not cell.get("steps"):
+def finished_record(cell, grid, members: int, meta: dict | None = None) -> dict | None:
+    """The logged records of a cell entry of ``metrics.json`` when it is complete and fits
+    this cell; None otherwise (the cell is then trained).
+
+    Complete: logged at every step of ``grid`` (the log-spaced steps), or at a prefix of
+    it and stopped as diverged. Fits: ``members`` losses per logged step on both sets,
+    and ``meta`` (``target``, ``n_train``, ``width``) equal to the entry's where it has them.
+    """
+    if not isinstance(cell, dict) or not cell.get("steps"):
         return None
-    if cell.get("diverged") or int(cell["steps"][-1]) >= int(steps):
-        return {k: v for k, v in cell.items() if k not in _CELL_META}
-    return None
+    try:
+        steps = [int(v) for v in cell["steps"]]
+        grid = [int(g) for g in grid]
+        full = steps == grid or (bool(cell.get("diverged")) and steps == grid[: len(steps)])
+        shaped = all(len(cell[part]) == len(steps) and all(len(r) == members for r in cell[part])
+                     for part in ("train", "test"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (full and shaped) or any(k in cell and cell[k] != v for k, v in (meta or {}).items()):
+        return None
+    return {k: v for k, v in cell.items() if k not in _CELL_META}
 
 
-def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> tuple[str | None, dict | None]:
+def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse, *, grid=None,
+               meta: dict | None = None) -> tuple[str | None, dict | None]:
     """Start cell ``name`` from the first run directory in ``reuse`` that trained the same
     cell (same target at the same index, seed, members, steps, …).
 
     From a directory with the cell's checkpoint, the checkpoint is copied and the cell
     resumes from it (a finished cell is not retrained). From one with only ``config.json``
     and ``metrics.json`` (a run kept without its checkpoints, e.g. a long reproduction's
-    results committed cell by cell), a *finished* cell's records are taken as they are.
-    Nothing is adopted when ``run`` has the cell already.
+    results committed cell by cell), a *finished* cell's records are taken as they are
+    (:func:`finished_record` on ``grid``, default the log-spaced steps of ``cfg``, and
+    ``meta``). Nothing is adopted when ``run`` has the cell's checkpoint already (the
+    caller checks its own finished records first).
 
     Returns:
         ``(directory, records)``: where it came from (None if nowhere) and the records of
@@ -409,9 +425,14 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse) -> tuple[str
             return str(d), None
         try:
             cells = json.loads((d / "metrics.json").read_text()).get("cells", {})
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             continue
-        rec = finished_record(cells.get(name), want["steps"])
+        if grid is None:
+            from qsntk.dynamics.ensemble import log_steps
+
+            grid = log_steps(cfg["steps"], cfg["n_log"])
+        rec = finished_record(cells.get(name) if isinstance(cells, dict) else None, grid,
+                              want["members"], meta)
         if rec is not None:
             return str(d), rec
     return None, None
@@ -507,9 +528,11 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                 a = metrics["analytic"][akey]
                 for width in cfg["widths"]:
                     name = _cell_name(ti, n_train, width)
-                    _, done = adopt_cell(run, name, cfg, ti, reuse)
-                    if done is None:  # finished here before, kept without its checkpoint
-                        done = finished_record(metrics["cells"].get(name), cfg["steps"])
+                    meta = {"target": tname, "n_train": n_train, "width": width}
+                    # finished here before (kept without its checkpoint), else from ``reuse``
+                    done = finished_record(metrics["cells"].get(name), grid, cfg["members"], meta)
+                    if done is None:
+                        _, done = adopt_cell(run, name, cfg, ti, reuse, grid=grid, meta=meta)
                     seed = (cfg["seed"] * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
                     def on_save(rec, name=name, n_train=n_train, width=width, akey=akey):
                         metrics["cells"][name] = {"target": tname, "n_train": n_train,

@@ -47,40 +47,65 @@ def _state(c: dict | None, steps: int) -> str:
         return "not started"
     if c.get("diverged"):
         return "diverged"
-    return "done" if int(c["steps"][-1]) >= steps else "training"
+    return "done" if int(c["steps"][-1]) >= steps else "partial"
 
 
 def cell_rows(cfg: dict, metrics: dict) -> list[dict]:
     """One row per (target, train size, width) of ``cfg``, in the order they are trained.
 
-    Each row: ``target``, ``n_train``, ``width``, ``state`` (``done``, ``training``,
-    ``not started``, ``diverged``), ``epoch`` (last logged) of ``steps``, ``wall_s``
-    (training time so far), and once logged: the ensemble mean train and test losses
+    Each row: ``target``, ``n_train``, ``width``, ``state`` (``done``; ``partial``: part of
+    the way, still training or stopped; ``not started``; ``diverged``), ``epoch`` (last
+    logged) of ``steps``, ``wall_s`` (training time so far), and once logged: the ensemble mean train and test losses
     and the ∞-NNQS ones (eq. 18) at that epoch, the total MSE (mean and std over
     members) and its ∞-NNQS value at that epoch and at :math:`\\tau = \\infty`.
+
+    Raises:
+        InputError: ``metrics`` does not have the layout a supervised run writes, or does not
+            belong to ``cfg`` (named in one line).
     """
+    from qsntk.errors import InputError
+
+    try:
+        return _rows(cfg, metrics)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError("metrics.json does not match a supervised run of its config.json "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _rows(cfg: dict, metrics: dict) -> list[dict]:
     from qsntk.experiments.supervised import _cell_name
 
     steps = int(cfg["steps"])
+    if not isinstance(metrics, dict):
+        raise TypeError(f"metrics is a {type(metrics).__name__}, not an object")
     cells, analytic = metrics.get("cells", {}), metrics.get("analytic", {})
     rows = []
     for ti, tname in enumerate(cfg["targets"]):
         for n in cfg["train_sizes"]:
-            a = analytic.get(f"t{ti}_n{n}")
             for w in cfg["widths"]:
                 c = cells.get(_cell_name(ti, n, w))
-                row = {"target": tname, "n_train": n, "width": w, "state": _state(c, steps),
+                a = analytic.get(c.get("analytic", f"t{ti}_n{n}")) if c else None
+                row = {"target": str(tname), "n_train": int(n), "width": int(w),
+                       "state": _state(c, steps),
                        "epoch": int(c["steps"][-1]) if c and c.get("steps") else 0,
                        "steps": steps, "wall_s": float(c.get("wall_s", 0.0)) if c else 0.0}
                 if c and c.get("steps") and a is not None and not c.get("diverged"):
                     i = a["steps"].index(c["steps"][-1])
                     tot = total_mse(c, a)
-                    row.update(train=float(np.mean(c["train"][-1])), train_ntk=a["train_psi"][i],
-                               test=float(np.mean(c["test"][-1])), test_ntk=a["test_psi"][i],
+                    row.update(train=float(np.mean(c["train"][-1])),
+                               train_ntk=float(a["train_psi"][i]),
+                               test=float(np.mean(c["test"][-1])), test_ntk=float(a["test_psi"][i]),
                                total=float(tot.mean()), total_std=float(tot.std()),
-                               total_ntk=theory_total(a, i), total_ntk_inf=theory_total(a, None))
+                               total_ntk=float(theory_total(a, i)),
+                               total_ntk_inf=float(theory_total(a, None)))
                 rows.append(row)
     return rows
+
+
+def _label(target: str) -> str:
+    from pathlib import Path
+
+    return Path(target).stem if target.endswith(".npz") else target
 
 
 def format_rows(rows: list[dict]) -> str:
@@ -90,7 +115,7 @@ def format_rows(rows: list[dict]) -> str:
     lines = [head]
     for r in rows:
         ep = f"{r['epoch']}/{r['steps']}"
-        line = (f"{r['target'][:16]:16s} {r['n_train']:5d} {r['width']:6d} {r['state']:>11s} "
+        line = (f"{_label(r['target'])[:16]:16s} {r['n_train']:5d} {r['width']:6d} {r['state']:>11s} "
                 f"{ep:>12s} {r['wall_s']:7.0f}s")
         if "total" in r:
             line += (f" {r['test']:9.3e} {r['test_ntk']:9.3e} {r['total']:9.3e} {r['total_ntk']:9.3e}"
