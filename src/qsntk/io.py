@@ -191,11 +191,7 @@ class RunDir:
     # -- figures -----------------------------------------------------------
     def save_figure(self, fig, name: str, dpi: int = 150) -> Path:
         """Save a matplotlib figure as ``name.png`` atomically."""
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-        f = self.path / f"{name}.png"
-        atomic_write_bytes(f, buf.getvalue())
-        return f
+        return save_png(self.path / f"{name}.png", fig, dpi)
 
     # -- checkpoints -------------------------------------------------------
     def checkpoint_path(self, name: str) -> Path:
@@ -242,6 +238,35 @@ class RunDir:
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r}, resumed={self.resumed})"
+
+
+def save_png(path: str | os.PathLike, fig, dpi: int = 150) -> Path:
+    """Write a matplotlib figure to ``path`` as PNG, atomically."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
+class FigureDir:
+    """A directory that only receives figures (``save_figure`` as :class:`RunDir`'s), for
+    drawing a run's figures elsewhere than in its run directory.
+
+    Raises:
+        InputError: ``path`` exists and is not a directory, or cannot be created.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"figure path {str(self.path)!r} exists and is not a directory")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create {str(self.path)!r}: {exc.strerror or exc}") from None
+
+    def save_figure(self, fig, name: str, dpi: int = 150) -> Path:
+        return save_png(self.path / f"{name}.png", fig, dpi)
 
 
 def call_atomically(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:

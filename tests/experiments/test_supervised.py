@@ -367,6 +367,16 @@ def test_status_reads_a_run_cell_by_cell(target_file, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["status", "--json", str(out)])
     assert e.value.code == 0 and json.loads(capsys.readouterr().out) == json.loads(json.dumps(rows))
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob("*"))
+    with pytest.raises(SystemExit) as e:             # figures elsewhere; the run is not touched
+        main(["status", str(out), "--figures-to", str(tmp_path / "figs")])
+    assert e.value.code == 0 and (tmp_path / "figs" / "fig2_tfim6_n40.png").is_file()
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob("*")) == before
+    capsys.readouterr()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(SystemExit) as e:
+        main(["status", str(out), "--figures-to", str(tmp_path / "afile")])
+    assert e.value.code == 2 and "afile" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["status", str(tmp_path / "nowhere")])
     assert e.value.code == 2 and "not a run directory" in capsys.readouterr().err

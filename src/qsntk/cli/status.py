@@ -27,7 +27,10 @@ def _read(path: Path, what: str):
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (stdout).")
-def status(run_dir, as_json):
+@click.option("--figures-to", type=click.Path(file_okay=False), default=None,
+              help="Supervised runs: draw Fig. 2 (cells so far) and Fig. 3 (finished cells) "
+                   "into this directory (the run directory is not written).")
+def status(run_dir, as_json, figures_to):
     """The state of run directory RUN_DIR, read from its config.json and metrics.json
     (safe while the run trains).
 
@@ -51,7 +54,14 @@ def status(run_dir, as_json):
             print_json(rows)
         else:
             click.echo(format_rows(rows))
+        if figures_to is not None:
+            from qsntk.experiments.supervised_status import draw_figures
+
+            for f in draw_figures(cfg, metrics, figures_to, title=f"qsntk ({d.name})"):
+                click.echo(f"figure: {f}", err=True)
         return
+    if figures_to is not None:
+        raise InputError(f"--figures-to: {run_dir!r} is not a supervised run directory")
     files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
     info = {"config": cfg, "metrics_keys": sorted(map(str, metrics)) if isinstance(metrics, dict) else [],
             "files": files}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["total_mse", "theory_total", "cell_rows", "format_rows"]
+__all__ = ["total_mse", "theory_total", "cell_rows", "format_rows", "draw_figures"]
 
 
 def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
@@ -125,3 +125,31 @@ def format_rows(rows: list[dict]) -> str:
     lines.append(f"{done} of {len(rows)} cells finished; training time so far "
                  f"{sum(r['wall_s'] for r in rows) / 3600:.2f} h")
     return "\n".join(lines)
+
+
+def draw_figures(cfg: dict, metrics: dict, out, *, title: str = "") -> list:
+    """Fig. 2 (every (target, |B|), the cells as far as they have trained) and Fig. 3
+    (finished cells only) of a supervised run's records, written to directory ``out``.
+
+    Returns:
+        the paths written.
+
+    Raises:
+        InputError: ``out`` cannot be a directory, or ``metrics`` is not a supervised run's.
+    """
+    from qsntk.errors import InputError
+    from qsntk.experiments import supervised_plots as plots
+    from qsntk.io import FigureDir
+
+    cell_rows(cfg, metrics)  # the layout check, one line on failure
+    d = FigureDir(out)
+    if not metrics.get("analytic"):
+        return []
+    try:
+        files = plots.fig2(d, metrics, title=title)
+        if len(cfg["train_sizes"]) > 1:
+            files += plots.fig3(d, metrics, title=title)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise InputError("metrics.json does not match a supervised run of its config.json "
+                         f"({type(exc).__name__}: {exc})") from None
+    return files
