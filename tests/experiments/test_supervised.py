@@ -324,6 +324,15 @@ def test_finished_cells_are_reused_from_records_alone(target_file, tmp_path):
     # rerun on the same directory: the finished cell comes from its own metrics.json
     again = run_supervised(tmp_path / "b", cfg)
     assert again["summary"] == r["summary"]
+    # a checkpoint left from inside the cell, next to its finished records: the records win
+    with pytest.raises(KeyboardInterrupt):
+        run_supervised(tmp_path / "cut", _cfg(f, widths=[24]), progress=_Interrupt(25))
+    (kept / "checkpoints").mkdir()
+    shutil.copy(tmp_path / "cut" / "checkpoints" / "t0_n40_w24.npz", kept / "checkpoints")
+    run_supervised(tmp_path / "b2", cfg, reuse=[kept])
+    got = json.loads((tmp_path / "b2" / "metrics.json").read_text())["cells"]["t0_n40_w24"]
+    assert got["test"] == cell["test"]
+    shutil.rmtree(kept / "checkpoints")
     # records of another seed (its config.json) are not adopted
     other = tmp_path / "other"
     other.mkdir()

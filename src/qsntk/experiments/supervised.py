@@ -227,6 +227,8 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
     if got is not None:
         p_saved, meta = got
         rec, step = meta["records"], int(meta["step"])
+        if done is not None and step < int(done["steps"][-1]):  # a checkpoint behind the records
+            got, rec, step = None, dict(done), int(done["steps"][-1])
     elif done is not None:
         rec, step = dict(done), int(done["steps"][-1])
     if "theory_members" not in rec:
@@ -398,9 +400,13 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse, *, grid=None
     ``meta``). Nothing is adopted when ``run`` has the cell's checkpoint already (the
     caller checks its own finished records first).
 
+    Both are taken when both are there: a checkpoint left from a session that stopped
+    inside the cell is behind the records once the cell has finished elsewhere, and
+    :func:`train_cell` then keeps the records.
+
     Returns:
-        ``(directory, records)``: where it came from (None if nowhere) and the records of
-        a records-only adoption (None when a checkpoint was copied or nothing was found).
+        ``(directory, records)``: where it came from (None if nowhere) and the finished
+        records found there (None if the cell is not finished there).
     """
     import json
     import shutil
@@ -420,20 +426,19 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse, *, grid=None
             continue
         if target_index >= len(other.get("targets", [])) or _cell_settings(other, target_index) != want:
             continue
-        if src.is_file():
-            call_atomically(mine, lambda tmp, src=src: shutil.copyfile(src, tmp))
-            return str(d), None
         try:
             cells = json.loads((d / "metrics.json").read_text()).get("cells", {})
         except (OSError, ValueError, AttributeError):
-            continue
+            cells = {}
         if grid is None:
             from qsntk.dynamics.ensemble import log_steps
 
             grid = log_steps(cfg["steps"], cfg["n_log"])
         rec = finished_record(cells.get(name) if isinstance(cells, dict) else None, grid,
                               want["members"], meta)
-        if rec is not None:
+        if src.is_file():   # with finished records too: train_cell keeps whichever is further
+            call_atomically(mine, lambda tmp, src=src: shutil.copyfile(src, tmp))
+        if src.is_file() or rec is not None:
             return str(d), rec
     return None, None
 
