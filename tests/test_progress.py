@@ -24,7 +24,8 @@ def test_line_task_prints_at_interval_with_eta():
     assert out.getvalue().strip() == "ensemble GD: 40/100 (40.0%), 0:00:40 elapsed, eta 0:01:00"
     clock.t = 100.0
     task.close()
-    assert out.getvalue().splitlines()[-1] == "ensemble GD: 40/100 (40.0%), 0:01:40 elapsed, eta 0:02:30"
+    # the rate counts from the first advance: 30 units in 90 s, 60 to go -> 180 s
+    assert out.getvalue().splitlines()[-1] == "ensemble GD: 40/100 (40.0%), 0:01:40 elapsed, eta 0:03:00"
 
 
 def test_progress_bar_off_a_terminal_writes_lines(monkeypatch, capsys):
@@ -58,8 +59,25 @@ def test_skipped_work_does_not_count_in_the_rate():
     task = progress._LineTask(100, "resumed", out, interval=1e9, clock=clock)
     progress.skip(task, 50)
     clock.t = 10.0
-    task.advance(10)                 # 10 units in 10 s, 40 to go -> 40 s (not 8 s)
-    assert task.line() == "resumed: 60/100 (60.0%), 0:00:10 elapsed, eta 0:00:40"
+    task.advance(10)
+    clock.t = 20.0
+    task.advance(10)                 # 10 units in 10 s, 30 to go -> 30 s (not 4 s)
+    assert task.line() == "resumed: 70/100 (70.0%), 0:00:20 elapsed, eta 0:00:30"
+
+
+def test_setup_before_the_first_unit_does_not_count_in_the_rate():
+    """Kernels and eigendecompositions run before the first epoch: a resumed run that
+    skipped most of its units and then spent minutes on setup must not report an eta of
+    thousands of hours (seen on a resumed Fig. 3)."""
+    clock, out = _Clock(), io.StringIO()
+    task = progress._LineTask(1000, "resumed", out, interval=1e9, clock=clock)
+    progress.skip(task, 500)
+    clock.t = 90.0
+    task.advance(1)                  # the first unit, after 90 s of setup
+    assert task.line() == "resumed: 501/1000 (50.1%), 0:01:30 elapsed"   # no rate yet
+    clock.t = 100.0
+    task.advance(100)                # 100 units in 10 s, 399 to go -> 40 s
+    assert task.line() == "resumed: 601/1000 (60.1%), 0:01:40 elapsed, eta 0:00:40"
 
 
 def test_skip_falls_back_to_advance_for_user_progress_objects():

@@ -71,14 +71,22 @@ class _LineTask:
         self.interval, self.clock = interval, clock
         self.done, self.skipped, self.t0 = 0, 0, clock()
         self.last = self.t0
+        self.mark = None        # (time, done) at the first advance: the rate starts there
+
 
     def line(self) -> str:
         el = self.clock() - self.t0
         if not self.total:
             return f"{self.description}: {self.done}, {_hms(el)} elapsed"
         frac = self.done / self.total
-        worked = self.done - self.skipped       # the rate counts only work done in this run
-        rest = f", eta {_hms(el * (self.total - self.done) / worked)}" if worked > 0 else ""
+        # The rate counts only work done in this run, from its first advance on: setup before
+        # it (kernels, eigendecompositions) and units skipped on resume would distort it.
+        rest = ""
+        if self.mark is not None:
+            t1, d1 = self.mark
+            worked, spent = self.done - d1, self.clock() - t1
+            if worked > 0 and spent > 0:
+                rest = f", eta {_hms(spent * (self.total - self.done) / worked)}"
         return (f"{self.description}: {self.done}/{self.total} ({100 * frac:.1f}%), "
                 f"{_hms(el)} elapsed{rest}")
 
@@ -88,6 +96,8 @@ class _LineTask:
 
     def advance(self, n: int = 1) -> None:
         self.done += n
+        if self.mark is None:       # this first unit's time is mixed with setup: not counted
+            self.mark = (self.clock(), self.done)
         if self.clock() - self.last >= self.interval:
             self._print()
 
