@@ -376,6 +376,14 @@ def test_status_reads_a_run_cell_by_cell(target_file, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["status", "--json", str(out)])
     assert e.value.code == 0 and json.loads(capsys.readouterr().out) == json.loads(json.dumps(rows))
+    with pytest.raises(SystemExit) as e:             # the Markdown table of docs/results.md
+        main(["status", "--markdown", str(out)])
+    md = capsys.readouterr().out.strip().splitlines()
+    assert e.value.code == 0 and len(md) == 2 + len(rows)
+    first = [x.strip() for x in md[2].strip("|").split("|")]
+    gap = 100 * (rows[0]["total"] / rows[0]["total_ntk"] - 1)
+    assert first[:4] == ["tfim6", "40", "16", "done"] and first[9] == f"{gap:+.1f} %"
+    assert float(first[7].split("±")[0]) == pytest.approx(rows[0]["total"], rel=1e-3)
     before = sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob("*"))
     with pytest.raises(SystemExit) as e:             # figures elsewhere; the run is not touched
         main(["status", str(out), "--figures-to", str(tmp_path / "figs")])

@@ -27,10 +27,11 @@ def _read(path: Path, what: str):
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (stdout).")
+@click.option("--markdown", is_flag=True, help="Supervised runs: print the cells as a Markdown table.")
 @click.option("--figures-to", type=click.Path(file_okay=False), default=None,
               help="Supervised runs: draw Fig. 2 (cells so far) and Fig. 3 (finished cells) "
                    "into this directory (the run directory is not written).")
-def status(run_dir, as_json, figures_to):
+def status(run_dir, as_json, markdown, figures_to):
     """The state of run directory RUN_DIR, read from its config.json and metrics.json
     (safe while the run trains).
 
@@ -52,6 +53,10 @@ def status(run_dir, as_json, figures_to):
         rows = cell_rows(cfg, metrics)
         if as_json:
             print_json(rows)
+        elif markdown:
+            from qsntk.experiments.supervised_status import format_markdown
+
+            click.echo(format_markdown(rows))
         else:
             click.echo(format_rows(rows))
         if figures_to is not None:
@@ -60,8 +65,9 @@ def status(run_dir, as_json, figures_to):
             for f in draw_figures(cfg, metrics, figures_to, title=f"qsntk ({d.name})"):
                 click.echo(f"figure: {f}", err=True)
         return
-    if figures_to is not None:
-        raise InputError(f"--figures-to: {run_dir!r} is not a supervised run directory")
+    if figures_to is not None or markdown:
+        flag = "--figures-to" if figures_to is not None else "--markdown"
+        raise InputError(f"{flag}: {run_dir!r} is not a supervised run directory")
     files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
     info = {"config": cfg, "metrics_keys": sorted(map(str, metrics)) if isinstance(metrics, dict) else [],
             "files": files}

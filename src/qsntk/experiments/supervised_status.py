@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["total_mse", "theory_total", "cell_rows", "format_rows", "draw_figures"]
+__all__ = ["total_mse", "theory_total", "cell_rows", "format_rows", "format_markdown",
+           "draw_figures"]
 
 
 def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
@@ -124,6 +125,27 @@ def format_rows(rows: list[dict]) -> str:
     done = sum(r["state"] in ("done", "diverged") for r in rows)
     lines.append(f"{done} of {len(rows)} cells finished; training time so far "
                  f"{sum(r['wall_s'] for r in rows) / 3600:.2f} h")
+    return "\n".join(lines)
+
+
+def format_markdown(rows: list[dict]) -> str:
+    """:func:`cell_rows` as a Markdown table (for ``docs/results.md``): the ensemble's test
+    and total MSE at its last logged epoch against the ∞-NNQS at that epoch, their relative
+    gap, and the ∞-NNQS total at :math:`\\tau = \\infty`."""
+    lines = ["| target | \\|B\\| | width | state | epoch | wall | test: ensemble / NTK "
+             "| total MSE (± std) | NTK, same epoch | gap | NTK τ=∞ |",
+             "|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in rows:
+        cells = [_label(r["target"]), str(r["n_train"]), str(r["width"]), r["state"],
+                 str(r["epoch"]), f"{r['wall_s']:.0f} s"]
+        if "total" in r:
+            gap = 100 * (r["total"] / r["total_ntk"] - 1)
+            cells += [f"{r['test']:.3e} / {r['test_ntk']:.3e}",
+                      f"{r['total']:.3e} ± {r['total_std']:.1e}", f"{r['total_ntk']:.3e}",
+                      f"{gap:+.1f} %", f"{r['total_ntk_inf']:.3e}"]
+        else:
+            cells += [""] * 5
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
