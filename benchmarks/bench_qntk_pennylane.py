@@ -5,17 +5,21 @@ terms), the same angle samples for every method, side by side in one run:
 
 * qsntk        -- ``qsntk.circuits.qntk_batch`` (two-level form, one real mat-vec per layer and
                   sweep, layers unrolled, adjoint gradient), K per sample; and with the dQNTK mu
-                  (eq. 14) as well, for the mu/K cost ratio; and qsntk's ``lax.scan`` two-level
-                  sweeps (the path for deeper circuits and batches of circuits);
+                  (eq. 14) as well, for the mu/K cost ratio; both also with ``dtype="float32"``;
+                  and qsntk's ``lax.scan`` two-level sweeps (the path for deeper circuits and
+                  batches of circuits);
 * dense JAX    -- a plain ``jax.vmap(jax.grad(eps))`` of the same circuit with dense
                   ``cos th I + i sin th P`` and ``W`` matrix-vector products (reference point);
 * PennyLane    -- ``default.qubit``, JAX interface, ``jax.jit(jax.grad(qnode))`` per sample
                   (``PauliRot(-2 th) = exp(i th P)``, ``QubitUnitary(W)``, ``expval(Hermitian(O))``),
                   run in its own venv under ``.anchors/pennylane`` (created with pip on first
                   use, jax pinned to this venv's version; ``--no-pennylane`` skips it); also
-                  ``jax.vmap`` of the jitted gradient when PennyLane supports it.
+                  ``jax.vmap`` of the jitted gradient when PennyLane supports it; once in double
+                  precision (``jax_enable_x64``) and once in single (JAX's default), so that each
+                  qsntk precision is set against PennyLane's at the same precision.
 
-Checks that every method gives the same K, prints a table and writes
+Checks that every method gives the same K (double: 1e-9; single: 1e-4 relative), prints a
+table and writes
 ``benchmarks/results/qntk_pennylane.json``.
 
 Usage::
@@ -46,11 +50,11 @@ import json, sys, time
 import numpy as np
 t0 = time.perf_counter()
 import jax
-jax.config.update("jax_enable_x64", True)
+cfg = json.loads(sys.argv[1])
+jax.config.update("jax_enable_x64", cfg["x64"])     # False: PennyLane computes in complex64
 import jax.numpy as jnp
 import pennylane as qml
 t_import = time.perf_counter() - t0
-cfg = json.loads(sys.argv[1])
 d = np.load(cfg["data"])
 W, words, O, thetas = d["W"], [str(w) for w in d["words"]], d["O"], d["thetas"]
 n, L = int(d["n"]), W.shape[0]
@@ -73,6 +77,7 @@ for i in range(th.shape[0]):
     times.append(time.perf_counter() - t0)
     K.append(float(jnp.dot(g, g)))
 out = {"version": qml.__version__, "jax": jax.__version__, "import_s": t_import,
+       "dtype": str(g.dtype),
        "compile_s": t_compile, "times": times, "K": K}
 try:
     vg = jax.jit(jax.vmap(jax.grad(circuit)))
@@ -170,6 +175,10 @@ def main(argv=None):
 
     t_K = best_time(lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False).K, args.repeats)
     t_Kmu = best_time(lambda: qntk_batch(comp, O, thetas, psi0).mu, args.repeats)
+    t_K32 = best_time(lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False, dtype="float32").K,
+                      args.repeats)
+    t_Kmu32 = best_time(lambda: qntk_batch(comp, O, thetas, psi0, dtype="float32").mu, args.repeats)
+    K32 = np.asarray(qntk_batch(comp, O, thetas, psi0, with_mu=False, dtype="float32").K)
     # the lax.scan two-level sweeps (qsntk's batch path before the unrolled kernel; still used
     # for L > fast.UNROLL_MAX_LAYERS and batches of circuits), for comparison in the same run
     from qsntk.circuits.kernel import _qntk_batch
@@ -191,7 +200,10 @@ def main(argv=None):
                     "qsntk": qsntk.__version__, "loadavg_1min": os.getloadavg()[0]},
         "qsntk": {"K_per_sample_s": t_K / B, "K_and_mu_per_sample_s": t_Kmu / B,
                   "mu_cost_over_K": t_Kmu / t_K, "scan_K_per_sample_s": t_scan / B,
-                  "unrolled_speedup_over_scan": t_scan / t_K},
+                  "unrolled_speedup_over_scan": t_scan / t_K,
+                  "float32": {"K_per_sample_s": t_K32 / B, "K_and_mu_per_sample_s": t_Kmu32 / B,
+                              "mu_cost_over_K": t_Kmu32 / t_K32,
+                              "max_rel_diff_K_vs_float64": float(np.max(np.abs(K32 / K - 1)))}},
         "dense_jax": {"per_sample_s": t_dense / B,
                       "max_rel_diff_K": float(np.max(np.abs(K_dense / K - 1)))},
         "targets": {"speedup_vs_pennylane": 150.0, "mu_cost_over_K": 3.0},
@@ -200,8 +212,12 @@ def main(argv=None):
             ("qsntk qntk_batch, K and mu", t_Kmu / B, f"{t_Kmu / t_K:.2f}x the cost of K"),
             ("qsntk lax.scan two-level sweeps, K", t_scan / B,
              f"{t_scan / t_K:.2f}x slower; max rel diff K {np.max(np.abs(K_scan / K - 1)):.1e}"),
-            ("dense JAX vmap(grad)", t_dense / B, f"max rel diff K {result['dense_jax']['max_rel_diff_K']:.1e}")]
-    equal = result["dense_jax"]["max_rel_diff_K"] < 1e-9 and np.max(np.abs(K_scan / K - 1)) < 1e-9
+            ("dense JAX vmap(grad)", t_dense / B, f"max rel diff K {result['dense_jax']['max_rel_diff_K']:.1e}"),
+            ("qsntk qntk_batch, K, float32", t_K32 / B,
+             f"{t_K / t_K32:.2f}x faster than float64; max rel diff K {np.max(np.abs(K32 / K - 1)):.1e}"),
+            ("qsntk qntk_batch, K and mu, float32", t_Kmu32 / B, f"{t_Kmu32 / t_K32:.2f}x the cost of K")]
+    equal = (result["dense_jax"]["max_rel_diff_K"] < 1e-9 and np.max(np.abs(K_scan / K - 1)) < 1e-9
+             and np.max(np.abs(K32 / K - 1)) < 1e-4)
     if not args.no_pennylane:
         py, how = ensure_pennylane(jax.__version__)
         if py is None:
@@ -212,34 +228,43 @@ def main(argv=None):
                 np.savez(data, W=np.asarray(circ.W), O=np.asarray(O), n=N_QUBITS,
                          thetas=np.asarray(thetas[:args.pl_samples]),
                          words=np.array([pauli_label(c) for c in np.asarray(circ.generators)]))
-                proc = subprocess.run([str(py), "-c", PL_WORKER, json.dumps({"data": data})],
-                                      capture_output=True, text=True, timeout=3600, env=anchor_env)
-            if proc.returncode != 0:
-                result["pennylane"] = {"available": False, "why": proc.stderr.strip().splitlines()[-1]}
-            else:
+                runs = {}
+                for prec, x64 in (("float64", True), ("float32", False)):
+                    proc = subprocess.run([str(py), "-c", PL_WORKER, json.dumps({"data": data, "x64": x64})],
+                                          capture_output=True, text=True, timeout=3600, env=anchor_env)
+                    runs[prec] = proc
+            for prec, proc in runs.items():
+                ours, tol = ((t_K, t_Kmu, K, 1e-9) if prec == "float64" else (t_K32, t_Kmu32, K, 1e-4))
+                key = "pennylane" if prec == "float64" else "pennylane_float32"
+                if proc.returncode != 0:
+                    result[key] = {"available": False, "why": proc.stderr.strip().splitlines()[-1]}
+                    continue
                 info = json.loads(proc.stdout.strip().splitlines()[-1])
                 Kp = np.asarray(info["K"])
                 t_pl = float(np.median(info["times"]))
                 d = float(np.max(np.abs(Kp / K[:len(Kp)] - 1)))
-                result["pennylane"] = {"available": True, "version": info["version"], "jax": info["jax"],
-                                       "per_sample_s": t_pl, "min_per_sample_s": float(min(info["times"])),
-                                       "compile_s": info["compile_s"], "max_rel_diff_K": d,
-                                       "speedup_qsntk_K": t_pl / (t_K / B),
-                                       "speedup_qsntk_K_and_mu": t_pl / (t_Kmu / B),
-                                       "speedup_dense_jax": t_pl / (t_dense / B), "venv": how}
-                rows.append((f"PennyLane {info['version']} jit(grad), per sample", t_pl,
-                             f"max rel diff K {d:.1e}; qsntk {t_pl / (t_K / B):.0f}x faster"))
-                equal &= d < 1e-9
+                tk, tkm = ours[0], ours[1]
+                result[key] = {"available": True, "version": info["version"], "jax": info["jax"],
+                               "dtype": info["dtype"],
+                               "per_sample_s": t_pl, "min_per_sample_s": float(min(info["times"])),
+                               "compile_s": info["compile_s"], "max_rel_diff_K": d,
+                               "speedup_qsntk_K": t_pl / (tk / B),
+                               "speedup_qsntk_K_and_mu": t_pl / (tkm / B), "venv": how}
+                if prec == "float64":
+                    result[key]["speedup_dense_jax"] = t_pl / (t_dense / B)
+                rows.append((f"PennyLane {info['version']} jit(grad), {prec}, per sample", t_pl,
+                             f"max rel diff K {d:.1e}; qsntk ({prec}) {t_pl / (tk / B):.0f}x faster"))
+                equal &= d < tol
                 if "vmap_s" in info:
                     tv = info["vmap_s"] / len(Kp)
                     dv = float(np.max(np.abs(np.asarray(info["vmap_K"]) / K[:len(Kp)] - 1)))
-                    result["pennylane"].update(vmap_per_sample_s=tv, vmap_max_rel_diff_K=dv,
-                                               speedup_qsntk_vs_vmap=tv / (t_K / B))
-                    rows.append(("PennyLane jit(vmap(grad))", tv,
-                                 f"max rel diff K {dv:.1e}; qsntk {tv / (t_K / B):.0f}x faster"))
-                    equal &= dv < 1e-9
+                    result[key].update(vmap_per_sample_s=tv, vmap_max_rel_diff_K=dv,
+                                       speedup_qsntk_vs_vmap=tv / (tk / B))
+                    rows.append((f"PennyLane jit(vmap(grad)), {prec}", tv,
+                                 f"max rel diff K {dv:.1e}; qsntk ({prec}) {tv / (tk / B):.0f}x faster"))
+                    equal &= dv < tol
                 else:
-                    result["pennylane"]["vmap_error"] = info.get("vmap_error")
+                    result[key]["vmap_error"] = info.get("vmap_error")
     result["all_equal"] = bool(equal)
 
     print(f"QNTK of a random circuit (eq. 20): {N_QUBITS} qubits, L = {N_LAYERS}, {B} angle samples, "
@@ -247,13 +272,15 @@ def main(argv=None):
     print(f"{'method':44s} {'per sample':>12s}  note")
     for name, t, note in rows:
         print(f"{name:44s} {t * 1e6:9.1f} us  {note}")
-    pl = result.get("pennylane", {})
-    if pl.get("available"):
-        print(f"target qsntk >= {result['targets']['speedup_vs_pennylane']:.0f}x PennyLane: "
-              f"{'met' if pl['speedup_qsntk_K'] >= 150 else 'NOT met'} ({pl['speedup_qsntk_K']:.0f}x); "
-              f"mu <= 3x K: {'met' if result['qsntk']['mu_cost_over_K'] <= 3 else 'NOT met'}")
-    elif pl:
-        print(f"PennyLane unavailable: {pl['why']}")
+    for key, prec in (("pennylane", "float64"), ("pennylane_float32", "float32")):
+        pl = result.get(key, {})
+        if pl.get("available"):
+            print(f"{prec}: target qsntk >= {result['targets']['speedup_vs_pennylane']:.0f}x PennyLane: "
+                  f"{'met' if pl['speedup_qsntk_K'] >= 150 else 'NOT met'} ({pl['speedup_qsntk_K']:.0f}x)")
+        elif pl:
+            print(f"PennyLane ({prec}) unavailable: {pl['why']}")
+    print(f"mu <= 3x K: {'met' if result['qsntk']['mu_cost_over_K'] <= 3 else 'NOT met'} "
+          f"({result['qsntk']['mu_cost_over_K']:.2f}x; float32 {result['qsntk']['float32']['mu_cost_over_K']:.2f}x)")
     out = ROOT / "benchmarks" / "results" / "qntk_pennylane.json"
     atomic_write_json(out, result)
     print(f"wrote {out.relative_to(ROOT)}")

@@ -31,6 +31,7 @@ def _run(argv, capsys):
     (["supervised", "--inputs", "frame"], "'frame'"),
     (["theory", "--data", "40"], "data must be <= 2^qubits = 16, got 40"),
     (["kernel", "--qubits", "two"], "'two'"),
+    (["kernel", "--dtype", "float16"], "dtype must be float32 or float64, got 'float16'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
     out_dir = tmp_path / "run"
@@ -40,6 +41,23 @@ def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("qsntk: error:") and needle in lines[0], err
     assert not out_dir.exists()                               # validated before writing
+
+
+def test_kernel_in_single_precision_matches_double(capsys, tmp_path):
+    """``--dtype float32``: the same K samples to single-precision rounding, recorded in
+    the config (so a float64 run directory is not resumed as float32)."""
+    base = ["qntk", "kernel", "--qubits", "3", "--layers", "4,12", "--instances", "2",
+            "--samples", "32"]
+    assert _run(base + ["--out", str(tmp_path / "d")], capsys)[0] == 0
+    assert _run(base + ["--dtype", "float32", "--out", str(tmp_path / "s")], capsys)[0] == 0
+    assert "dtype" not in json.loads((tmp_path / "d" / "config.json").read_text())
+    assert json.loads((tmp_path / "s" / "config.json").read_text())["dtype"] == "float32"
+    d, s = np.load(tmp_path / "d" / "arrays.npz"), np.load(tmp_path / "s" / "arrays.npz")
+    for k in ("K_L4", "K_L12", "mu_L12"):
+        err = np.max(np.abs(s[k] - d[k])) / np.max(np.abs(d[k]))
+        assert 1e-10 < err < 2e-5, (k, err)
+    code, _, err = _run(base + ["--dtype", "float32", "--out", str(tmp_path / "d")], capsys)
+    assert code == 2 and "config" in err.lower()          # another config: not resumed
 
 
 def test_kernel_run_directory_and_resume(capsys, tmp_path):

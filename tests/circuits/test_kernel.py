@@ -237,7 +237,10 @@ jitted = jax.jit(lambda t: kernel.qntk_batch(comp, O, t, psi0, 0.1))(th)  # trac
 ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)
 worst = max(worst, *(float(jnp.abs(a - b).max()) for a, b in zip(jitted, ref)))
 assert seen == [2, 2, 2], seen                     # the jitted call did not split
-print(worst)
+s32 = kernel.qntk_batch(comp, O, np.asarray(th), psi0, 0.1, dtype="float32")   # split, single
+assert seen == [2, 2, 2, 2] and all(a.dtype == jnp.float32 for a in s32), seen
+rel32 = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b))) for a, b in zip(s32, ref))
+print(rel32, worst)
 """
 
 
@@ -252,7 +255,41 @@ def test_unrolled_batch_split_over_devices_equals_dense_path():
     out = subprocess.run([sys.executable, "-c", _SPLIT], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert float(out.stdout.split()[-1]) < 1e-11
+    rel32, worst = map(float, out.stdout.split()[-2:])
+    assert worst < 1e-11
+    assert 1e-9 < rel32 < 1e-5          # single precision on the split path, and really single
+
+
+def test_single_precision_matches_double_on_every_path():
+    """``dtype="float32"``: the unrolled kernel, the ``lax.scan`` sweeps (a batch of
+    circuits) and the general complex path (three-level generators) agree with double
+    precision to single-precision rounding, and really run in single precision."""
+    from qsntk.errors import InputError
+
+    k = jax.random.split(jax.random.PRNGKey(11), 5)
+    comp = model.compile_circuit(model.random_circuit(key=k[0], n_qubits=3, n_layers=12))
+    O = model.observable_matrix(model.random_observable(key=k[1], n_qubits=3))
+    psi0 = jnp.zeros(8, jnp.complex128).at[0].set(1.0)
+    th = jax.random.uniform(k[2], (16, 12), maxval=2 * np.pi)
+    batch = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (16,) + x.shape), comp)
+    codes = np.asarray(jax.random.randint(k[3], (12, 3), 0, 4))
+    W = model.haar_unitary(key=k[4], dim=8, shape=(12,))
+    three = model.compile_generators(W, np.stack([pauli_matrix(c) + np.diag(np.arange(8.0) % 3)
+                                                  for c in codes]))
+    assert not fast.is_two_level(three)
+    for circuit in (comp, batch, three):
+        ref = kernel.qntk_batch(circuit, O, th, psi0, 0.1)
+        got = kernel.qntk_batch(circuit, O, th, psi0, 0.1, dtype="float32")
+        for a, b in zip(got, ref):
+            assert a.dtype == jnp.float32
+            err = float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
+            assert 1e-9 < err < 2e-5, err
+    same = kernel.qntk_batch(comp, O, th, psi0, 0.1, dtype=np.float64)
+    assert same.K.dtype == jnp.float64
+    np.testing.assert_array_equal(same.K, kernel.qntk_batch(comp, O, th, psi0, 0.1).K)
+    for bad in ("float16", "complex64", "double!", int):
+        with pytest.raises(InputError, match="dtype must be float32 or float64"):
+            kernel.qntk_batch(comp, O, th, psi0, dtype=bad)
 
 
 def test_angle_columns_in_range_out_of_range_and_traced():

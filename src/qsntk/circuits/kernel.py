@@ -231,18 +231,29 @@ def qntk_stats(comp: Compiled, O, theta, psi0, target=0.0, *, with_mu: bool = Tr
 
 
 def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
-               method: str = "taylor") -> QNTKStats:
+               method: str = "taylor", dtype=None) -> QNTKStats:
     """:func:`qntk_stats` over a batch of angles and, optionally, of circuits.
 
     Arguments:
         comp: one :class:`Compiled` circuit, or a batch of them (leading axis ``B``
             on ``gates`` and ``spectra``, matching ``thetas``).
         O: ``(D, D)``; thetas: ``(B, L)``; psi0: ``(D,)``.
+        dtype: the real floating type of the arithmetic: ``None`` (the circuit's, float64
+            for circuits built by qsntk), ``"float64"`` or ``"float32"``. Single precision
+            runs the two-level kernels about twice as fast on a CPU (``docs/qntk.md``); the
+            angles' cos/sin are still taken in double precision and rounded once, and K and
+            μ come out with a relative error of a few 1e-6 at Fig. 1's size (L = 40; the
+            error grows with depth like the rounding of ``2L`` mat-vecs).
 
     Returns:
-        :class:`QNTKStats` with a leading batch axis ``B``.
+        :class:`QNTKStats` with a leading batch axis ``B`` (in ``dtype``).
+
+    Raises:
+        InputError: ``dtype`` is not one of those.
     """
     comp = prepare(comp)
+    if dtype is not None:
+        comp, O, psi0, target = _cast((comp, O, psi0, target), real_dtype(dtype))
     if (method == "taylor" and isinstance(comp, TwoLevel) and comp.first.ndim == 2
             and jnp.ndim(thetas) == 2 and 1 <= jnp.shape(thetas)[-1] <= fast.UNROLL_MAX_LAYERS):
         traced = any(isinstance(x, jax.core.Tracer)
@@ -252,7 +263,44 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
             cos, sin = fast.angle_columns(comp.h, thetas)
             return _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu)
         return _split_unrolled(mesh, comp, O, thetas, psi0, target, with_mu=with_mu)
+    if dtype is not None:
+        thetas = _cast(jnp.asarray(thetas), real_dtype(dtype))
     return _qntk_batch(comp, O, thetas, psi0, target, with_mu=with_mu, method=method)
+
+
+def real_dtype(dtype):
+    """``"float32"``/``"float64"`` (or the NumPy/JAX types) as a NumPy dtype.
+
+    Raises:
+        InputError: anything else (named).
+    """
+    import numpy as np
+
+    from qsntk.errors import InputError
+
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        d = None
+    if d is None or d not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise InputError(f"dtype must be float32 or float64, got {dtype!r}")
+    return d
+
+
+def _cast(tree, real):
+    """Every floating leaf of ``tree`` to ``real`` (complex leaves to its complex type);
+    Python scalars and integer leaves are left as they are."""
+    import numpy as np
+
+    cplx = np.result_type(real, np.complex64)
+
+    def one(x):
+        if isinstance(x, (int, float, complex)) or not hasattr(x, "dtype"):
+            return x
+        kind = np.dtype(x.dtype).kind
+        return x.astype(cplx) if kind == "c" else x.astype(real) if kind == "f" else x
+
+    return jax.tree_util.tree_map(one, tree)
 
 
 SPLIT_MIN_SAMPLES = 2048
@@ -282,11 +330,13 @@ def _sample_mesh(n_samples: int):
 
 
 def _pack(leaves):
-    """Leaves -> one float64 vector (complex leaves as real then imaginary parts)."""
+    """Leaves -> one real vector (complex leaves as real then imaginary parts), in the
+    widest real type among them (float32 for a single-precision circuit)."""
     parts = []
     for x in leaves:
         parts += [x.real.ravel(), x.imag.ravel()] if jnp.iscomplexobj(x) else [x.ravel()]
-    return jnp.concatenate([p.astype(jnp.float64) for p in parts])
+    real = jnp.result_type(*[p.dtype for p in parts])
+    return jnp.concatenate([p.astype(real) for p in parts])
 
 
 def _unpack(flat, layout):
@@ -315,7 +365,7 @@ def _split_unrolled(mesh, comp, O, thetas, psi0, target, *, with_mu):
 
     The batch is padded to a multiple of the device count and scaled by the half gaps on
     the host; the circuit, observable and input travel to every device as one packed
-    float64 vector (one transfer instead of one per array, each of which costs XLA:CPU
+    real vector (one transfer instead of one per array, each of which costs XLA:CPU
     0.2–0.3 ms: 1.5–2 ms of a 1000-sample call at Fig. 1's size). Only transfers cross
     devices (in and out), the program has no collectives, and the results come back as
     ordinary (uncommitted) arrays.
@@ -350,7 +400,9 @@ def _qntk_batch_unrolled_packed(flat, cos, sin, target, *, layout, with_mu):
 
 
 def _unrolled_stats(comp, O, cos, sin, psi0, target, *, with_mu):
-    """One shared two-level circuit, ``L <= fast.UNROLL_MAX_LAYERS``: :func:`fast.unrolled`."""
+    """One shared two-level circuit, ``L <= fast.UNROLL_MAX_LAYERS``: :func:`fast.unrolled`
+    (the cos/sin columns, taken in double precision, rounded to the circuit's type)."""
+    cos, sin = (tuple(c.astype(comp.first.dtype) for c in cs) for cs in (cos, sin))
     eps, grad, K, mu = fast.unrolled(comp, fast.realmat(O), fast.real_state(psi0), cos, sin,
                                      with_mu=with_mu)
     if mu is None:
