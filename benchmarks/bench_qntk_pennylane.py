@@ -82,10 +82,10 @@ out = {"version": qml.__version__, "jax": jax.__version__, "import_s": t_import,
 try:
     vg = jax.jit(jax.vmap(jax.grad(circuit)))
     vg(th).block_until_ready()
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter(); G = vg(th).block_until_ready(); best = min(best, time.perf_counter() - t0)
-    out["vmap_s"] = best
+    ts = []
+    for _ in range(5):
+        t0 = time.perf_counter(); G = vg(th).block_until_ready(); ts.append(time.perf_counter() - t0)
+    out["vmap_s"] = float(np.median(ts))
     out["vmap_K"] = np.einsum("ij,ij->i", np.asarray(G), np.asarray(G)).tolist()
 except Exception as exc:
     out["vmap_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -112,16 +112,34 @@ def ensure_pennylane(jax_version: str) -> tuple[Path | None, str]:
     return py, "installed"
 
 
-def best_time(fn, repeats: int) -> float:
+def interleaved(fns: dict, rounds: int, samples: dict) -> None:
+    """Append ``rounds`` wall times of each of ``fns`` (compiled and warmed first), one call
+    of each per round, to ``samples[name]``."""
     import jax
 
-    jax.block_until_ready(fn())
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
+    for f in fns.values():
+        jax.block_until_ready(f())
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(f())
+            samples[k].append(time.perf_counter() - t0)
+
+
+def run_pennylane(py, circ, O, thetas, env) -> dict:
+    """PennyLane's worker in its venv, once in double and once in single precision:
+    ``{"float64": CompletedProcess, "float32": CompletedProcess}``."""
+    from qsntk.circuits import pauli_label
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = f"{tmp}/circ.npz"
+        np.savez(data, W=np.asarray(circ.W), O=np.asarray(O), n=N_QUBITS, thetas=np.asarray(thetas),
+                 words=np.array([pauli_label(c) for c in np.asarray(circ.generators)]))
+        for prec, x64 in (("float64", True), ("float32", False)):
+            runs[prec] = subprocess.run([str(py), "-c", PL_WORKER, json.dumps({"data": data, "x64": x64})],
+                                        capture_output=True, text=True, timeout=3600, env=env)
+    return runs
 
 
 def dense_grad_fn(circ, O, psi0):
@@ -148,7 +166,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=1000, help="angle samples for qsntk / dense JAX")
     ap.add_argument("--pl-samples", type=int, default=200, help="angle samples for PennyLane")
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=14, help="interleaved timing rounds (half before PennyLane, half after)")
     ap.add_argument("--no-pennylane", action="store_true")
     args = ap.parse_args(argv)
 
@@ -173,21 +191,32 @@ def main(argv=None):
     psi0 = jnp.zeros(D, jnp.complex128).at[0].set(1.0)
     comp = prepare(compile_circuit(circ))
 
-    t_K = best_time(lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False).K, args.repeats)
-    t_Kmu = best_time(lambda: qntk_batch(comp, O, thetas, psi0).mu, args.repeats)
-    t_K32 = best_time(lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False, dtype="float32").K,
-                      args.repeats)
-    t_Kmu32 = best_time(lambda: qntk_batch(comp, O, thetas, psi0, dtype="float32").mu, args.repeats)
-    K32 = np.asarray(qntk_batch(comp, O, thetas, psi0, with_mu=False, dtype="float32").K)
     # the lax.scan two-level sweeps (qsntk's batch path before the unrolled kernel; still used
     # for L > fast.UNROLL_MAX_LAYERS and batches of circuits), for comparison in the same run
     from qsntk.circuits.kernel import _qntk_batch
-    t_scan = best_time(lambda: _qntk_batch(comp, O, thetas, psi0, 0.0, with_mu=False, method="taylor").K,
-                       args.repeats)
-    K_scan = np.asarray(_qntk_batch(comp, O, thetas, psi0, 0.0, with_mu=False, method="taylor").K)
-    K = np.asarray(qntk_batch(comp, O, thetas, psi0, with_mu=False).K)
     dense = dense_grad_fn(circ, O, psi0)
-    t_dense = best_time(lambda: dense(thetas), args.repeats)
+    fns = {
+        "K": lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False).K,
+        "Kmu": lambda: qntk_batch(comp, O, thetas, psi0).mu,
+        "K32": lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False, dtype="float32").K,
+        "Kmu32": lambda: qntk_batch(comp, O, thetas, psi0, dtype="float32").mu,
+        "scan": lambda: _qntk_batch(comp, O, thetas, psi0, 0.0, with_mu=False, method="taylor").K,
+        "dense": lambda: dense(thetas),
+    }
+    # interleaved rounds, half before and half after PennyLane's runs, medians of all: on a
+    # shared machine a quiet or busy minute then falls on every method alike
+    samples = {k: [] for k in fns}
+    interleaved(fns, (args.repeats + 1) // 2, samples)
+    pl_py, pl_how, pl_runs = None, "", {}
+    if not args.no_pennylane:
+        pl_py, pl_how = ensure_pennylane(jax.__version__)
+        if pl_py is not None:
+            pl_runs = run_pennylane(pl_py, circ, O, thetas[:args.pl_samples], anchor_env)
+    interleaved(fns, args.repeats // 2, samples)
+    t_K, t_Kmu, t_K32, t_Kmu32, t_scan, t_dense = (float(np.median(samples[k])) for k in fns)
+    K32 = np.asarray(fns["K32"]())
+    K_scan = np.asarray(fns["scan"]())
+    K = np.asarray(fns["K"]())
     G = np.asarray(dense(thetas))
     K_dense = np.einsum("ij,ij->i", G, G)
     B = args.samples
@@ -219,22 +248,12 @@ def main(argv=None):
     equal = (result["dense_jax"]["max_rel_diff_K"] < 1e-9 and np.max(np.abs(K_scan / K - 1)) < 1e-9
              and np.max(np.abs(K32 / K - 1)) < 1e-4)
     if not args.no_pennylane:
-        py, how = ensure_pennylane(jax.__version__)
-        if py is None:
-            result["pennylane"] = {"available": False, "why": how}
+        if pl_py is None:
+            result["pennylane"] = {"available": False, "why": pl_how}
         else:
-            with tempfile.TemporaryDirectory() as tmp:
-                data = f"{tmp}/circ.npz"
-                np.savez(data, W=np.asarray(circ.W), O=np.asarray(O), n=N_QUBITS,
-                         thetas=np.asarray(thetas[:args.pl_samples]),
-                         words=np.array([pauli_label(c) for c in np.asarray(circ.generators)]))
-                runs = {}
-                for prec, x64 in (("float64", True), ("float32", False)):
-                    proc = subprocess.run([str(py), "-c", PL_WORKER, json.dumps({"data": data, "x64": x64})],
-                                          capture_output=True, text=True, timeout=3600, env=anchor_env)
-                    runs[prec] = proc
-            for prec, proc in runs.items():
-                ours, tol = ((t_K, t_Kmu, K, 1e-9) if prec == "float64" else (t_K32, t_Kmu32, K, 1e-4))
+            how = pl_how
+            for prec, proc in pl_runs.items():
+                (tk, tkm), tol = ((t_K, t_Kmu), 1e-9) if prec == "float64" else ((t_K32, t_Kmu32), 1e-4)
                 key = "pennylane" if prec == "float64" else "pennylane_float32"
                 if proc.returncode != 0:
                     result[key] = {"available": False, "why": proc.stderr.strip().splitlines()[-1]}
@@ -243,7 +262,6 @@ def main(argv=None):
                 Kp = np.asarray(info["K"])
                 t_pl = float(np.median(info["times"]))
                 d = float(np.max(np.abs(Kp / K[:len(Kp)] - 1)))
-                tk, tkm = ours[0], ours[1]
                 result[key] = {"available": True, "version": info["version"], "jax": info["jax"],
                                "dtype": info["dtype"],
                                "per_sample_s": t_pl, "min_per_sample_s": float(min(info["times"])),

@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from qsntk.circuits import fast
 from qsntk.circuits.fast import TwoLevel
@@ -252,8 +253,9 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
         InputError: ``dtype`` is not one of those.
     """
     comp = prepare(comp)
-    if dtype is not None:
-        comp, O, psi0, target = _cast((comp, O, psi0, target), real_dtype(dtype))
+    # the cast happens inside the compiled programs: eager conversions of the folded circuit
+    # cost ~1.6 ms a call at Fig. 1's size, as much as the single-precision kernel saves
+    dtype = None if dtype is None else str(real_dtype(dtype))
     if (method == "taylor" and isinstance(comp, TwoLevel) and comp.first.ndim == 2
             and jnp.ndim(thetas) == 2 and 1 <= jnp.shape(thetas)[-1] <= fast.UNROLL_MAX_LAYERS):
         traced = any(isinstance(x, jax.core.Tracer)
@@ -261,11 +263,10 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
         mesh = None if traced else _sample_mesh(jnp.shape(thetas)[0])   # under jit: one device
         if mesh is None:
             cos, sin = fast.angle_columns(comp.h, thetas)
-            return _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu)
-        return _split_unrolled(mesh, comp, O, thetas, psi0, target, with_mu=with_mu)
-    if dtype is not None:
-        thetas = _cast(jnp.asarray(thetas), real_dtype(dtype))
-    return _qntk_batch(comp, O, thetas, psi0, target, with_mu=with_mu, method=method)
+            return _qntk_batch_unrolled(comp, O, cos, sin, psi0, target, with_mu=with_mu,
+                                        dtype=dtype)
+        return _split_unrolled(mesh, comp, O, thetas, psi0, target, with_mu=with_mu, dtype=dtype)
+    return _qntk_batch(comp, O, thetas, psi0, target, with_mu=with_mu, method=method, dtype=dtype)
 
 
 def real_dtype(dtype):
@@ -360,7 +361,7 @@ def _unpack(flat, layout):
 _pack_jit = jax.jit(_pack)
 
 
-def _split_unrolled(mesh, comp, O, thetas, psi0, target, *, with_mu):
+def _split_unrolled(mesh, comp, O, thetas, psi0, target, *, with_mu, dtype=None):
     """:func:`_qntk_batch_unrolled` with the samples split evenly over ``mesh``.
 
     The batch is padded to a multiple of the device count and scaled by the half gaps on
@@ -389,19 +390,23 @@ def _split_unrolled(mesh, comp, O, thetas, psi0, target, *, with_mu):
         target = target.item() if hasattr(target, "item") else target
     else:
         target = jax.device_put(jnp.asarray(target), NamedSharding(mesh, P()))
-    out = _qntk_batch_unrolled_packed(flat, cos, sin, target, layout=layout, with_mu=with_mu)
+    out = _qntk_batch_unrolled_packed(flat, cos, sin, target, layout=layout, with_mu=with_mu,
+                                      dtype=dtype)
     return QNTKStats(*(jnp.asarray(np.asarray(a)[:B]) for a in out))
 
 
-@partial(jax.jit, static_argnames=("layout", "with_mu"))
-def _qntk_batch_unrolled_packed(flat, cos, sin, target, *, layout, with_mu):
+@partial(jax.jit, static_argnames=("layout", "with_mu", "dtype"))
+def _qntk_batch_unrolled_packed(flat, cos, sin, target, *, layout, with_mu, dtype):
     comp, O, psi0 = _unpack(flat, layout)
-    return _unrolled_stats(comp, O, cos, sin, psi0, target, with_mu=with_mu)
+    return _unrolled_stats(comp, O, cos, sin, psi0, target, with_mu=with_mu, dtype=dtype)
 
 
-def _unrolled_stats(comp, O, cos, sin, psi0, target, *, with_mu):
-    """One shared two-level circuit, ``L <= fast.UNROLL_MAX_LAYERS``: :func:`fast.unrolled`
-    (the cos/sin columns, taken in double precision, rounded to the circuit's type)."""
+def _unrolled_stats(comp, O, cos, sin, psi0, target, *, with_mu, dtype=None):
+    """One shared two-level circuit, ``L <= fast.UNROLL_MAX_LAYERS``: :func:`fast.unrolled`,
+    in ``dtype`` when given (else the circuit's; the cos/sin columns, taken in double
+    precision, are rounded to it)."""
+    if dtype is not None:
+        comp, O, psi0, target = _cast((comp, O, psi0, target), np.dtype(dtype))
     cos, sin = (tuple(c.astype(comp.first.dtype) for c in cs) for cs in (cos, sin))
     eps, grad, K, mu = fast.unrolled(comp, fast.realmat(O), fast.real_state(psi0), cos, sin,
                                      with_mu=with_mu)
@@ -410,11 +415,13 @@ def _unrolled_stats(comp, O, cos, sin, psi0, target, *, with_mu):
     return QNTKStats(eps - target, grad, K, mu)
 
 
-_qntk_batch_unrolled = jax.jit(_unrolled_stats, static_argnames=("with_mu",))
+_qntk_batch_unrolled = jax.jit(_unrolled_stats, static_argnames=("with_mu", "dtype"))
 
 
-@partial(jax.jit, static_argnames=("with_mu", "method"))
-def _qntk_batch(comp, O, thetas, psi0, target, *, with_mu, method):
+@partial(jax.jit, static_argnames=("with_mu", "method", "dtype"))
+def _qntk_batch(comp, O, thetas, psi0, target, *, with_mu, method, dtype=None):
+    if dtype is not None:
+        comp, O, thetas, psi0, target = _cast((comp, O, thetas, psi0, target), np.dtype(dtype))
     batched = comp.first.ndim == 3 if isinstance(comp, TwoLevel) else comp.gates.ndim == 4
     fn = partial(qntk_stats, with_mu=with_mu, method=method)
     return jax.vmap(fn, in_axes=(0 if batched else None, None, 0, None, None))(
