@@ -91,3 +91,24 @@ def test_skip_falls_back_to_advance_for_user_progress_objects():
     progress.skip(m, 3)
     progress.skip(m, 0)
     assert m.n == 3
+
+
+def test_skipped_after_work_does_not_count_as_fast_work():
+    """Drivers skip finished pieces between worked ones (a checkpointed depth, a cell
+    finished elsewhere): those units must not speed up the rate."""
+    clock, out = _Clock(), io.StringIO()
+    task = progress._LineTask(1000, "mixed", out, interval=1e9, clock=clock)
+    task.advance(10)                 # the first unit of work marks the start
+    clock.t = 100.0
+    task.advance(100)                # 100 units in 100 s
+    progress.skip(task, 500)         # then 500 found done
+    assert task.line() == "mixed: 610/1000 (61.0%), 0:01:40 elapsed, eta 0:06:30"
+
+
+def test_update_completed_alone_gives_an_eta():
+    clock, out = _Clock(), io.StringIO()
+    task = progress._LineTask(100, "updated", out, interval=1e9, clock=clock)
+    task.update(completed=10)
+    clock.t = 10.0
+    task.update(completed=30)        # 20 units in 10 s, 70 to go -> 35 s
+    assert task.line() == "updated: 30/100 (30.0%), 0:00:10 elapsed, eta 0:00:35"

@@ -71,8 +71,7 @@ class _LineTask:
         self.interval, self.clock = interval, clock
         self.done, self.skipped, self.t0 = 0, 0, clock()
         self.last = self.t0
-        self.mark = None        # (time, done) at the first advance: the rate starts there
-
+        self.mark = None        # (time, units worked) at the first advance: the rate starts there
 
     def line(self) -> str:
         el = self.clock() - self.t0
@@ -83,8 +82,8 @@ class _LineTask:
         # it (kernels, eigendecompositions) and units skipped on resume would distort it.
         rest = ""
         if self.mark is not None:
-            t1, d1 = self.mark
-            worked, spent = self.done - d1, self.clock() - t1
+            t1, w1 = self.mark
+            worked, spent = self.done - self.skipped - w1, self.clock() - t1
             if worked > 0 and spent > 0:
                 rest = f", eta {_hms(spent * (self.total - self.done) / worked)}"
         return (f"{self.description}: {self.done}/{self.total} ({100 * frac:.1f}%), "
@@ -97,7 +96,7 @@ class _LineTask:
     def advance(self, n: int = 1) -> None:
         self.done += n
         if self.mark is None:       # this first unit's time is mixed with setup: not counted
-            self.mark = (self.clock(), self.done)
+            self.mark = (self.clock(), self.done - self.skipped)
         if self.clock() - self.last >= self.interval:
             self._print()
 
@@ -108,6 +107,8 @@ class _LineTask:
     def update(self, **kw) -> None:
         if "completed" in kw:
             self.done = kw["completed"]
+            if self.mark is None:
+                self.mark = (self.clock(), self.done - self.skipped)
         if "total" in kw:
             self.total = kw["total"]
         if "description" in kw:

@@ -107,7 +107,7 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
     input :math:`|0\\cdots0\\rangle`, a fixed random observable with ``terms`` Pauli terms.
     ``dtype="float32"`` computes K and μ in single precision (about twice as fast; relative
     error a few 1e-6 at L = 40, :func:`qsntk.circuits.kernel.qntk_batch`); circuits, angles
-    and the statistics over samples stay in double precision.
+    (cos/sin on the unrolled path, L <= 48) and the statistics over samples stay in double precision.
 
     Returns:
         Summary dict ``{"out", "figures", "metrics"}``.

@@ -241,8 +241,11 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
         O: ``(D, D)``; thetas: ``(B, L)``; psi0: ``(D,)``.
         dtype: the real floating type of the arithmetic: ``None`` (the circuit's, float64
             for circuits built by qsntk), ``"float64"`` or ``"float32"``. Single precision
-            runs the two-level kernels about twice as fast on a CPU (``docs/qntk.md``); the
-            angles' cos/sin are still taken in double precision and rounded once, and K and
+            runs the two-level kernels about twice as fast on a CPU (``docs/qntk.md``). On
+            the unrolled path (one shared two-level circuit, ``L <= fast.UNROLL_MAX_LAYERS``,
+            also split over devices) the angles' cos/sin are taken in double precision and
+            rounded once; the ``lax.scan`` and general paths round the angles first (fine in
+            :math:`[0, 2\\pi)`, not for angles of 1e5 and more). K and
             μ come out with a relative error of a few 1e-6 at Fig. 1's size (L = 40; the
             error grows with depth like the rounding of ``2L`` mat-vecs).
 
@@ -281,7 +284,7 @@ def real_dtype(dtype):
 
     try:
         d = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         d = None
     if d is None or d not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise InputError(f"dtype must be float32 or float64, got {dtype!r}")

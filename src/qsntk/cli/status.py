@@ -41,6 +41,8 @@ def status(run_dir, as_json, markdown, figures_to):
     """
     from qsntk.errors import InputError
 
+    if as_json and markdown:
+        raise InputError("--json and --markdown: choose one")
     d = Path(run_dir)
     cfg = _read(d / "config.json", "config")
     if cfg is _MISSING:

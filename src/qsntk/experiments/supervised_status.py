@@ -136,13 +136,13 @@ def format_markdown(rows: list[dict]) -> str:
              "| total MSE (± std) | NTK, same epoch | gap | NTK τ=∞ |",
              "|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
-        cells = [_label(r["target"]), str(r["n_train"]), str(r["width"]), r["state"],
+        cells = [_label(r["target"]).replace("|", "\\|"), str(r["n_train"]), str(r["width"]), r["state"],
                  str(r["epoch"]), f"{r['wall_s']:.0f} s"]
         if "total" in r:
-            gap = 100 * (r["total"] / r["total_ntk"] - 1)
+            gap = f"{100 * (r['total'] / r['total_ntk'] - 1):+.1f} %" if r["total_ntk"] else "—"
             cells += [f"{r['test']:.3e} / {r['test_ntk']:.3e}",
                       f"{r['total']:.3e} ± {r['total_std']:.1e}", f"{r['total_ntk']:.3e}",
-                      f"{gap:+.1f} %", f"{r['total_ntk_inf']:.3e}"]
+                      gap, f"{r['total_ntk_inf']:.3e}"]
         else:
             cells += [""] * 5
         lines.append("| " + " | ".join(cells) + " |")
