@@ -93,10 +93,14 @@ class _LineTask:
         print(self.line(), file=self.stream, flush=True)
         self.last = self.clock()
 
+    def _start_rate(self) -> None:
+        """At the first unit of work: its time is mixed with setup, so the rate starts after it."""
+        if self.mark is None:
+            self.mark = (self.clock(), self.done - self.skipped)
+
     def advance(self, n: int = 1) -> None:
         self.done += n
-        if self.mark is None:       # this first unit's time is mixed with setup: not counted
-            self.mark = (self.clock(), self.done - self.skipped)
+        self._start_rate()
         if self.clock() - self.last >= self.interval:
             self._print()
 
@@ -107,8 +111,7 @@ class _LineTask:
     def update(self, **kw) -> None:
         if "completed" in kw:
             self.done = kw["completed"]
-            if self.mark is None:
-                self.mark = (self.clock(), self.done - self.skipped)
+            self._start_rate()
         if "total" in kw:
             self.total = kw["total"]
         if "description" in kw:

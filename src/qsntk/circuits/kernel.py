@@ -278,8 +278,6 @@ def real_dtype(dtype):
     Raises:
         InputError: anything else (named).
     """
-    import numpy as np
-
     from qsntk.errors import InputError
 
     try:
@@ -294,8 +292,6 @@ def real_dtype(dtype):
 def _cast(tree, real):
     """Every floating leaf of ``tree`` to ``real`` (complex leaves to its complex type);
     Python scalars and integer leaves are left as they are."""
-    import numpy as np
-
     cplx = np.result_type(real, np.complex64)
 
     def one(x):
@@ -327,7 +323,6 @@ def _sample_mesh(n_samples: int):
     if (len(devs) < 2 or n_samples < max(2, SPLIT_MIN_SAMPLES)
             or any(d.platform != "cpu" for d in devs)):
         return None
-    import numpy as np
     from jax.sharding import Mesh
 
     return Mesh(np.array(devs), ("b",))
@@ -345,7 +340,6 @@ def _pack(leaves):
 
 def _unpack(flat, layout):
     """Inverse of :func:`_pack` for ``layout = (treedef, ((shape, dtype), ...))``."""
-    import numpy as np
 
     treedef, spec = layout
     out, o = [], 0
@@ -374,7 +368,6 @@ def _split_unrolled(mesh, comp, O, thetas, psi0, target, *, with_mu, dtype=None)
     devices (in and out), the program has no collectives, and the results come back as
     ordinary (uncommitted) arrays.
     """
-    import numpy as np
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     th = np.asarray(thetas) * np.asarray(comp.h)
