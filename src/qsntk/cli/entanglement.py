@@ -24,7 +24,7 @@ def _hyper_options(f):
     return f
 
 
-@click.group()
+@click.group(short_help="Entropies of network ensembles, replica bound, Page")
 def entanglement():
     """Entanglement of neural-network quantum states (sec. 3 and Fig. 1 of Luo-Halverson).
 
@@ -38,7 +38,7 @@ def entanglement():
     """
 
 
-@entanglement.command()
+@entanglement.command(short_help="S_1, S_2 of network ensembles against |A|")
 @_net
 @_sites
 @click.option("--widths", default="400,1000,4000", show_default=True, help="Hidden widths N.")
@@ -66,7 +66,7 @@ def ensemble(net, sites, widths, sigma_w, scan, scan_width, sigma_a, sigma_b, si
                              progress=progress_bar))
 
 
-@entanglement.command()
+@entanglement.command(short_help="Exact NNGP replica bound on <S_2>, with MC check")
 @_net
 @_sites
 @click.option("--sigma-w", "sigma_w", default="1", show_default=True,
@@ -91,7 +91,7 @@ def bound(net, sites, sigma_w, sigma_a, sigma_b, sigma_out, seed, mc, out, overw
                              mc_samples=mc, overwrite=overwrite, progress=progress_bar))
 
 
-@entanglement.command()
+@entanglement.command(short_help="Page's value and the Haar Renyi-2 values")
 @_sites
 @click.option("--local-dim", type=int, default=2, show_default=True, help="States per site.")
 def page(sites, local_dim):
@@ -114,7 +114,7 @@ def page(sites, local_dim):
     print_json({"sites": n, "local_dim": q, "rows": rows})
 
 
-@entanglement.command()
+@entanglement.command(short_help="Entropies of states in a .npy file across A | B")
 @click.argument("psi_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--sites", type=int, default=None, help="Sites of a full product basis.")
 @click.option("--local-dim", type=int, default=2, show_default=True, help="States per site.")

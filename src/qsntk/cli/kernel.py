@@ -42,7 +42,7 @@ def _load_inputs(target, inputs):
     return x1, x2, f"inputs {inputs}"
 
 
-@click.command()
+@click.command(short_help="Theta, Phi and the Omega_RI spectrum of a network")
 @click.option("--arch", default="fc", show_default=True, help="fc, cosnet or gaussnet.")
 @click.option("--wavefunction", default="pair", show_default=True,
               help="pair (psi1 + i psi2, independent networks) or complex (one net, two outputs).")

@@ -39,7 +39,7 @@ def _given(**kw):
     return {k: v for k, v in kw.items() if v is not None}
 
 
-@click.command()
+@click.command(short_help="Exact low-lying energies of a system (Lanczos)")
 @click.argument("system")
 @_lattice_options(None, 1)
 @_coupling_options
@@ -106,7 +106,7 @@ def check_writable(path: str) -> Path:
     return p
 
 
-@click.command()
+@click.command(short_help="Write a target wavefunction to an .npz file")
 @click.argument("name")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="Output .npz file (written atomically).")

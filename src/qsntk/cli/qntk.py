@@ -12,7 +12,7 @@ _terms = click.option("--terms", type=int, default=10, show_default=True,
                       help="Number of Pauli terms in the random observable O.")
 
 
-@click.group()
+@click.group(short_help="QNTK, dQNTK and training of random circuits")
 def qntk():
     """QNTK, dQNTK and training dynamics of random circuits (eqs. 1-21 of Liu et al.).
 
@@ -25,7 +25,7 @@ def qntk():
     """
 
 
-@qntk.command()
+@qntk.command(short_help="QNTK mean and fluctuations against depth (Fig. 1)")
 @click.option("--qubits", type=int, default=4, show_default=True, help="Number of qubits n (D = 2^n).")
 @click.option("--layers", default="1,2,4,8,16,32,40", show_default=True,
               help="Comma-separated circuit depths L.")
@@ -52,7 +52,7 @@ def kernel(qubits, layers, instances, samples, no_mu, dtype, seed, terms, out, o
                         progress=progress_bar))
 
 
-@qntk.command()
+@qntk.command(short_help="Gradient-descent residual against eq. 11 (Fig. 2)")
 @click.option("--qubits", type=int, default=2, show_default=True, help="Number of qubits n.")
 @click.option("--layers", type=int, default=64, show_default=True, help="Circuit depth L.")
 @click.option("--inits", type=int, default=50, show_default=True, help="Random initial angle vectors.")
@@ -75,7 +75,7 @@ def train(qubits, layers, inits, steps, eta, target, chunk, seed, terms, out, ov
                       progress=progress_bar))
 
 
-@qntk.command()
+@qntk.command(short_help="Lowest supervised-QNTK eigenvalue vs |A| (Fig. 3)")
 @click.option("--qubits", type=int, default=4, show_default=True, help="Number of qubits n.")
 @click.option("--layers", type=int, default=64, show_default=True, help="Circuit depth L.")
 @click.option("--sizes", default="2,3,4,5,6,7,8,9,10", show_default=True,
@@ -98,7 +98,7 @@ def supervised(qubits, layers, sizes, instances, inputs, seed, terms, out, overw
                     progress=progress_bar))
 
 
-@qntk.command()
+@qntk.command(short_help="Closed forms: K, its fluctuations, decay rate")
 @click.option("--qubits", type=int, default=4, show_default=True, help="Number of qubits n.")
 @click.option("--layers", type=int, default=40, show_default=True, help="Circuit depth L.")
 @click.option("--eta", type=float, default=1e-4, show_default=True, help="Learning rate for gamma.")

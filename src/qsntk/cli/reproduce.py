@@ -7,7 +7,7 @@ import click
 from qsntk.cli._common import out_option, overwrite_option, say
 
 
-@click.command()
+@click.command(short_help="Reproduce a figure of the seed papers (see --list)")
 @click.argument("name", required=False)
 @click.option("--quick", is_flag=True, help="Smaller settings that finish in minutes.")
 @out_option()

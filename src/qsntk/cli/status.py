@@ -24,7 +24,7 @@ def _read(path: Path, what: str):
         raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
 
 
-@click.command()
+@click.command(short_help="Where a run directory stands, cell by cell")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (stdout).")
 @click.option("--markdown", is_flag=True, help="Supervised runs: print the cells as a Markdown table.")

@@ -7,7 +7,7 @@ import click
 from qsntk.cli._common import out_option, overwrite_option, parse_int_list, print_json, say
 
 
-@click.command()
+@click.command(short_help="Train network ensembles on a target wavefunction")
 @click.option("--target", "targets", default="tfim-quench", show_default=True,
               help="Comma-separated presets (tfim-quench, hubbard-quench) or target files "
                    "written by `qsntk target`.")

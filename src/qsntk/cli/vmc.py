@@ -11,7 +11,7 @@ _SAMPLERS = ("auto", "local", "exchange", "hamiltonian", "fermion-hop", "direct"
 _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
 
 
-@click.command()
+@click.command(short_help="Ground state of a system by VMC (SGD or SR)")
 @click.argument("system")
 @click.option("--lx", type=int, required=True, help="Lattice side Lx.")
 @click.option("--ly", type=int, default=1, show_default=True, help="Lattice side Ly (1: chain).")
