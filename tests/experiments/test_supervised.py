@@ -407,6 +407,26 @@ def test_status_reads_a_run_cell_by_cell(target_file, tmp_path, capsys):
         assert e.value.code == 2 and "metrics.json" in err and len(err.strip().splitlines()) == 1
 
 
+def test_status_estimates_the_time_left():
+    """`qsntk status`: time left from each width's rate per epoch and train point."""
+    from qsntk.experiments.supervised_status import estimate_left, format_rows
+
+    def row(n, w, state, epoch, wall):
+        return {"target": "t", "n_train": n, "width": w, "state": state, "epoch": epoch,
+                "steps": 100, "wall_s": wall}
+
+    rows = estimate_left([row(10, 300, "done", 100, 30.0),        # 0.03 s per epoch and point
+                          row(20, 300, "not started", 0, 0.0),
+                          row(10, 1000, "partial", 40, 20.0),       # 0.05 s per epoch and point
+                          row(20, 1000, "not started", 0, 0.0),
+                          row(10, 5000, "not started", 0, 0.0),    # no rate: 1000's × 5
+                          row(10, 50, "diverged", 3, 1.0)])
+    assert [r["left_s"] for r in rows] == pytest.approx([0, 60, 30, 100, 250, 0])
+    assert "about 0.1 h left" in format_rows(rows)
+    fresh = estimate_left([row(10, 300, "not started", 0, 0.0)])
+    assert fresh[0]["left_s"] is None and "left" not in format_rows(fresh)
+
+
 def test_chunks_are_balanced():
     from qsntk.dynamics.ensemble import _chunks, chunk_rows
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["total_mse", "theory_total", "cell_rows", "format_rows", "format_markdown",
-           "draw_figures"]
+__all__ = ["total_mse", "theory_total", "cell_rows", "estimate_left", "format_rows",
+           "format_markdown", "draw_figures"]
 
 
 def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
@@ -100,6 +100,36 @@ def _rows(cfg: dict, metrics: dict) -> list[dict]:
                                total_ntk=float(theory_total(a, i)),
                                total_ntk_inf=float(theory_total(a, None)))
                 rows.append(row)
+    return estimate_left(rows)
+
+
+def estimate_left(rows: list[dict]) -> list[dict]:
+    """Add ``left_s`` to every row: its training time still to come, estimated from the
+    cells trained so far (``None`` while no cell of any width has trained).
+
+    An epoch of full-batch GD on a one-hidden-layer network costs in proportion to
+    :math:`|B| \times N` (its GEMMs), so each width's rate (seconds per epoch per train
+    point) is fitted to that width's cells with a logged epoch, partial ones included; a
+    width with none takes the nearest trained width's rate scaled by the width ratio. Wall
+    times include any time the run was paused or shared its cores, so this is a rough guide.
+    """
+    trained = [r for r in rows if r["epoch"] > 0 and r["wall_s"] > 0]
+    rate = {}
+    for w in {r["width"] for r in trained}:
+        mine = [r for r in trained if r["width"] == w]
+        rate[w] = sum(r["wall_s"] for r in mine) / sum(r["epoch"] * r["n_train"] for r in mine)
+    for r in rows:
+        if r["state"] in ("done", "diverged"):
+            r["left_s"] = 0.0
+        elif not rate:
+            r["left_s"] = None
+        else:
+            w = r["width"]
+            per = rate.get(w)
+            if per is None:
+                near = min(rate, key=lambda v: (abs(np.log(v / w)), v))
+                per = rate[near] * w / near
+            r["left_s"] = per * r["n_train"] * max(r["steps"] - r["epoch"], 0)
     return rows
 
 
@@ -123,8 +153,12 @@ def format_rows(rows: list[dict]) -> str:
                      f" {r['total_ntk_inf']:9.3e}")
         lines.append(line)
     done = sum(r["state"] in ("done", "diverged") for r in rows)
-    lines.append(f"{done} of {len(rows)} cells finished; training time so far "
-                 f"{sum(r['wall_s'] for r in rows) / 3600:.2f} h")
+    tail = (f"{done} of {len(rows)} cells finished; training time so far "
+            f"{sum(r['wall_s'] for r in rows) / 3600:.2f} h")
+    left = [r.get("left_s") for r in rows if r["state"] not in ("done", "diverged")]
+    if left and None not in left:
+        tail += f"; about {sum(left) / 3600:.1f} h left at the rates so far"
+    lines.append(tail)
     return "\n".join(lines)
 
 
