@@ -11,6 +11,14 @@ to single precision, before any array is created, with either
 ``default_dtype()`` is the real dtype that qsntk creates arrays with; complex
 arrays use the matching complex dtype (``complex_dtype()``). JAX's x64 mode
 stays on in both cases, so float64 reference computations remain possible.
+
+Single precision is true float32. On NVIDIA GPUs JAX computes float32 dot products
+in TF32 (10-bit mantissas) unless told otherwise: qsntk's float32 hot paths (the
+ensemble GD step, the QNTK's inner products) ask for ``precision="highest"``, and the
+``qsntk`` command sets ``jax_default_matmul_precision="highest"`` for its process
+unless the environment variable ``JAX_DEFAULT_MATMUL_PRECISION`` is set (e.g. to
+``tensorfloat32`` for speed). In library use that global setting is the caller's.
+On a CPU the choice changes nothing (XLA:CPU gives the same bits).
 """
 
 from __future__ import annotations

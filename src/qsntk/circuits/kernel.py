@@ -404,8 +404,9 @@ def _unrolled_stats(comp, O, cos, sin, psi0, target, *, with_mu, dtype=None):
     if dtype is not None:
         comp, O, psi0, target = _cast((comp, O, psi0, target), np.dtype(dtype))
     cos, sin = (tuple(c.astype(comp.first.dtype) for c in cs) for cs in (cos, sin))
-    eps, grad, K, mu = fast.unrolled(comp, fast.realmat(O), fast.real_state(psi0), cos, sin,
-                                     with_mu=with_mu)
+    with jax.default_matmul_precision("highest"):      # float32 is not TF32 on a GPU
+        eps, grad, K, mu = fast.unrolled(comp, fast.realmat(O), fast.real_state(psi0), cos, sin,
+                                         with_mu=with_mu)
     if mu is None:
         mu = jnp.full(K.shape, jnp.nan, dtype=K.dtype)
     return QNTKStats(eps - target, grad, K, mu)
@@ -420,8 +421,9 @@ def _qntk_batch(comp, O, thetas, psi0, target, *, with_mu, method, dtype=None):
         comp, O, thetas, psi0, target = _cast((comp, O, thetas, psi0, target), np.dtype(dtype))
     batched = comp.first.ndim == 3 if isinstance(comp, TwoLevel) else comp.gates.ndim == 4
     fn = partial(qntk_stats, with_mu=with_mu, method=method)
-    return jax.vmap(fn, in_axes=(0 if batched else None, None, 0, None, None))(
-        comp, O, thetas, psi0, target)
+    with jax.default_matmul_precision("highest"):      # float32 is not TF32 on a GPU
+        return jax.vmap(fn, in_axes=(0 if batched else None, None, 0, None, None))(
+            comp, O, thetas, psi0, target)
 
 
 def jacobian_inputs(comp: Compiled, O, theta, inputs):

@@ -1,6 +1,6 @@
 """The ``qsntk`` command line: parsing and printing only, no science.
 
-Commands are loaded lazily (``qsntk --help`` does not import JAX or NetKet).
+Commands are loaded lazily (``qsntk --help`` imports no science module, flax or NetKet).
 Every error caused by the user's input is one line on stderr,
 ``qsntk: error: …``, with exit status 2; an interrupted run exits 130 and
 resumes when the same command is run again.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -62,6 +63,12 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in PER_CORE_DEVICES:
         expose_host_cores()
+    # float32 means float32: JAX's default for float32 dots on NVIDIA GPUs is TF32 (10-bit
+    # mantissas); a user who wants it sets the variable (XLA:CPU gives the same bits either way)
+    if "JAX_DEFAULT_MATMUL_PRECISION" not in os.environ:
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
     from qsntk.errors import InputError
 
     try:

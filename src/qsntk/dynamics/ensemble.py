@@ -93,7 +93,8 @@ def _chunks(x, y, chunk: int | None):
 
 
 def _sq_sum(apply, params, x, y, w):
-    r = apply(params, x) - y
+    with jax.default_matmul_precision("highest"):       # float32 is not TF32 on a GPU
+        r = apply(params, x) - y
     return jnp.sum(w * (r.real**2 + r.imag**2))
 
 
@@ -234,6 +235,11 @@ def _net_mesh(n_nets: int, devices):
     return Mesh(np.array(devices[:D]), ("net",))
 
 
+# true float32 products: on NVIDIA GPUs JAX's default precision for float32 dots is TF32
+# (10-bit mantissas); XLA:CPU computes the same bits either way
+_FULL = jax.lax.Precision.HIGHEST
+
+
 def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None) -> Callable:
     r"""Fast :func:`gd_fn` for the paper's pair of one-hidden-layer networks.
 
@@ -276,13 +282,13 @@ def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None)
         def body(acc, data):
             gA, g2, gb2 = acc
             xc, yc, wc = data
-            z = xc @ Wa                                                                    # (c, N)
+            z = jnp.matmul(xc, Wa, precision=_FULL)                                        # (c, N)
             h = act(z)
             f = s * jnp.sum(h * w2, axis=1) + c * b2
             delta = (2.0 / n) * wc * (f - yc)
             mask = (z > 0).astype(z.dtype) if dact is None else dact(z)
-            gA = gA + (xc * delta[:, None]).T @ mask                                      # (d+1, N)
-            g2 = g2 + s * (delta @ h)
+            gA = gA + jnp.matmul((xc * delta[:, None]).T, mask, precision=_FULL)          # (d+1, N)
+            g2 = g2 + s * jnp.matmul(delta, h, precision=_FULL)
             return (gA, g2, gb2 + c * jnp.sum(delta)), None
 
         zero = (jnp.zeros_like(Wa), jnp.zeros_like(w2), jnp.zeros_like(b2))
