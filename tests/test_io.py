@@ -49,3 +49,30 @@ def test_overwrite_drops_the_old_runs_results_with_its_config(tmp_path):
     assert not new.resumed and new.load_metrics() == {} and new.load_arrays() is None
     assert new.load_checkpoint("cell", {"w": np.ones(2)}) is None
     assert RunDir(tmp_path / "r", {"seed": 2}).resumed
+
+
+def test_a_volatile_setting_does_not_block_a_resume(tmp_path):
+    """How often to checkpoint does not change the results: a rerun with another value
+    resumes (keeping the checkpoints) and records it; any other key is still refused."""
+    import json
+
+    run = RunDir(tmp_path / "r", {"seed": 1, "checkpoint_s": 300}, volatile=("checkpoint_s",))
+    run.save_checkpoint("cell", {"w": np.ones(2)}, step=5)
+    again = RunDir(tmp_path / "r", {"seed": 1, "checkpoint_s": 60}, volatile=("checkpoint_s",))
+    assert again.resumed and again.load_checkpoint("cell", {"w": np.ones(2)})[1] == {"step": 5}
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["checkpoint_s"] == 60
+    with pytest.raises(InputError, match="seed"):
+        RunDir(tmp_path / "r", {"seed": 2, "checkpoint_s": 60}, volatile=("checkpoint_s",))
+    with pytest.raises(InputError, match="checkpoint_s"):          # volatile only when named
+        RunDir(tmp_path / "r", {"seed": 1, "checkpoint_s": 1})
+
+
+def test_unreadable_records_are_one_line_errors(tmp_path):
+    run = RunDir(tmp_path / "r", {"seed": 1})
+    run.save_checkpoint("cell", {"w": np.ones(2)}, step=1)
+    run.checkpoint_path("cell").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(InputError, match="cannot read checkpoint .*delete it"):
+        run.load_checkpoint("cell", {"w": np.ones(2)})
+    (tmp_path / "r" / "metrics.json").write_text("")
+    with pytest.raises(InputError, match="metrics.json"):
+        run.load_metrics()

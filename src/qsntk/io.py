@@ -22,6 +22,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -121,15 +122,20 @@ class RunDir:
         overwrite: if the directory holds another config, start afresh instead
             of refusing (old checkpoints, metrics and arrays are removed, other files
             overwritten).
+        volatile: keys of ``config`` that do not change the results (how often to
+            checkpoint): a rerun that differs only in them resumes, and its values are
+            recorded.
 
     Raises:
         InputError: the directory cannot be created, or holds a different
             config and ``overwrite`` is false.
     """
 
-    def __init__(self, path: str | os.PathLike, config: dict, *, overwrite: bool = False):
+    def __init__(self, path: str | os.PathLike, config: dict, *, overwrite: bool = False,
+                 volatile: tuple[str, ...] = ()):
         self.path = Path(path)
         self.config = json.loads(_canonical(config))
+        fixed = lambda c: {k: v for k, v in c.items() if k not in volatile}  # noqa: E731
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"output path {str(self.path)!r} exists and is not a directory")
         cfg_file = self.path / "config.json"
@@ -139,9 +145,10 @@ class RunDir:
                 old = json.loads(cfg_file.read_text())
             except (OSError, json.JSONDecodeError) as exc:
                 raise InputError(f"cannot read {str(cfg_file)!r}: {exc}") from None
-            if _canonical(old) != _canonical(self.config):
+            same = isinstance(old, dict) and _canonical(fixed(old)) == _canonical(fixed(self.config))
+            if not same:
                 if not overwrite:
-                    diff = _first_difference(old, self.config)
+                    diff = _first_difference(old if isinstance(old, dict) else {}, self.config)
                     raise InputError(
                         f"{str(self.path)!r} holds a run with another config ({diff}); "
                         "use another --out or --overwrite"
@@ -154,6 +161,8 @@ class RunDir:
                     (self.path / name).unlink(missing_ok=True)
             else:
                 self.resumed = True
+                if _canonical(old) != _canonical(self.config):       # volatile keys only
+                    atomic_write_json(cfg_file, self.config)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -167,7 +176,12 @@ class RunDir:
     def load_metrics(self) -> dict:
         """The metrics written so far (empty dict if none)."""
         f = self.path / "metrics.json"
-        return json.loads(f.read_text()) if f.exists() else {}
+        if not f.exists():
+            return {}
+        try:
+            return json.loads(f.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {str(f)!r}: {exc}") from None
 
     def save_metrics(self, metrics: dict) -> Path:
         """Replace ``metrics.json`` atomically."""
@@ -222,13 +236,17 @@ class RunDir:
         f = self.checkpoint_path(name)
         if not f.exists():
             return None
-        with np.load(f) as data:
-            leaves_like, treedef = jax.tree_util.tree_flatten(like)
-            keys = sorted(k for k in data.files if k.startswith("leaf_"))
-            if len(keys) != len(leaves_like):
-                return None
-            leaves = [data[k] for k in keys]
-            meta = json.loads(bytes(data["__meta__"]).decode())
+        leaves_like, treedef = jax.tree_util.tree_flatten(like)
+        try:
+            with np.load(f) as data:
+                keys = sorted(k for k in data.files if k.startswith("leaf_"))
+                if len(keys) != len(leaves_like):
+                    return None
+                leaves = [data[k] for k in keys]
+                meta = json.loads(bytes(data["__meta__"]).decode())
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise InputError(f"cannot read checkpoint {str(f)!r} ({type(exc).__name__}: {exc}); "
+                             "delete it to retrain that part") from None
         for got, want in zip(leaves, leaves_like):
             if np.shape(got) != np.shape(want):
                 return None

@@ -168,6 +168,48 @@ def test_interrupted_run_resumes_to_the_same_numbers(target_file, tmp_path):
     assert resumed["summary"] == full["summary"]
 
 
+def test_a_cell_stopped_between_logged_steps_resumes_from_reuse(target_file, tmp_path, monkeypatch):
+    """The committed Fig. 3 case: a checkpoint taken between two logged steps, carried to
+    a new run directory with ``--reuse``, finishes to the numbers of an unbroken run."""
+    import shutil
+
+    from qsntk.experiments import supervised as sup
+
+    f, _ = target_file
+    cfg = _cfg(f, widths=[32], checkpoint_s=1e-9)
+    full = run_supervised(tmp_path / "full", cfg)
+    monkeypatch.setattr(sup, "BLOCK_WORK", 1)              # one GD step between checks
+    with pytest.raises(KeyboardInterrupt):
+        run_supervised(tmp_path / "cut", cfg, progress=_Interrupt(37))
+    grid = json.loads((tmp_path / "full" / "metrics.json").read_text())["cells"]["t0_n40_w32"]["steps"]
+    with np.load(tmp_path / "cut" / "checkpoints" / "t0_n40_w32.npz") as z:
+        step = json.loads(bytes(z["__meta__"]).decode())["step"]
+    kept = tmp_path / "kept"                               # what results/ holds: no arrays.npz
+    kept.mkdir()
+    for name in ("config.json", "metrics.json"):
+        shutil.copy(tmp_path / "cut" / name, kept)
+    shutil.copytree(tmp_path / "cut" / "checkpoints", kept / "checkpoints")
+    monkeypatch.setattr(sup, "BLOCK_WORK", 2e8)
+    resumed = run_supervised(tmp_path / "new", cfg, reuse=[kept])
+    a = json.loads((tmp_path / "full" / "metrics.json").read_text())["cells"]["t0_n40_w32"]
+    b = json.loads((tmp_path / "new" / "metrics.json").read_text())["cells"]["t0_n40_w32"]
+    assert 0 < step < 37 and step not in grid and a["steps"] == b["steps"]
+    np.testing.assert_allclose(b["train"], a["train"], rtol=1e-12)
+    np.testing.assert_allclose(b["test"], a["test"], rtol=1e-12)
+    assert resumed["summary"] == full["summary"]
+    # the source recorded another learning rate (kernels computed otherwise): refused
+    m = json.loads((kept / "metrics.json").read_text())
+    m["analytic"]["t0_n40"]["eta"] *= 1 + 1e-6
+    (kept / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(InputError, match="learning rate"):
+        run_supervised(tmp_path / "new2", cfg, reuse=[kept])
+    # --reuse of --out itself with --overwrite would delete the source first: refused
+    with pytest.raises(InputError, match="--overwrite would empty"):
+        run_supervised(kept, _cfg(f, widths=[32], checkpoint_s=1e-9, seed=3), reuse=[kept],
+                       overwrite=True)
+    assert (kept / "checkpoints" / "t0_n40_w32.npz").is_file()
+
+
 def test_a_finished_target_keeps_its_figures_when_the_run_stops_later(target_file, tmp_path):
     f, _ = target_file
     t2 = make_target("tfim", lx=2, ly=2, tau=0.5, J=0.3)             # 16 states

@@ -202,6 +202,11 @@ def linearized_twins(model, params, target, split, eta: float, grid) -> dict:
     return {k: np.stack(v, axis=1).tolist() for k, v in out.items()}
 
 
+BLOCK_WORK = 2e8
+"""GD steps between checkpoint checks: ``BLOCK_WORK / (members × |B| × width × depth)``
+(at least 1), so a checkpoint is due at most a few seconds late at any size."""
+
+
 def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float, grid, *,
                key_seed: int, bar, problem_fn, on_save=None, done=None) -> dict:
     """Train (or resume) one ensemble; returns its logged records.
@@ -274,7 +279,7 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
     if step == 0 and not rec["steps"]:
         record()
         save()
-    block = max(1, int(2e8 // max(1, cfg["members"] * split.train.size * width * cfg["depth"])))
+    block = max(1, int(BLOCK_WORK // max(1, cfg["members"] * split.train.size * width * cfg["depth"])))
     last_save, t0 = time.monotonic(), time.monotonic()
     while step < grid[-1] and not rec["diverged"]:
         nxt = next(g for g in grid if g > step)
@@ -388,7 +393,8 @@ def finished_record(cell, grid, members: int, meta: dict | None = None) -> dict 
 
 
 def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse, *, grid=None,
-               meta: dict | None = None) -> tuple[str | None, dict | None]:
+               meta: dict | None = None, eta: float | None = None,
+               analytic_key: str | None = None) -> tuple[str | None, dict | None]:
     """Start cell ``name`` from the first run directory in ``reuse`` that trained the same
     cell (same target at the same index, seed, members, steps, …).
 
@@ -403,6 +409,13 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse, *, grid=None
     Both are taken when both are there: a checkpoint left from a session that stopped
     inside the cell is behind the records once the cell has finished elsewhere, and
     :func:`train_cell` then keeps the records.
+
+    ``eta`` (this run's learning rate for the cell, from its own ∞-NTK) is checked against
+    the one the source recorded under ``analytic_key``: a cell trained at another rate
+    (kernels computed differently) is not continued at this one.
+
+    Raises:
+        InputError: the source's learning rate differs from ``eta`` by more than 1e-9.
 
     Returns:
         ``(directory, records)``: where it came from (None if nowhere) and the finished
@@ -427,9 +440,17 @@ def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse, *, grid=None
         if target_index >= len(other.get("targets", [])) or _cell_settings(other, target_index) != want:
             continue
         try:
-            cells = json.loads((d / "metrics.json").read_text()).get("cells", {})
+            recorded = json.loads((d / "metrics.json").read_text())
+            cells = recorded.get("cells", {})
+            theirs = recorded.get("analytic", {}).get(analytic_key, {}).get("eta")
         except (OSError, ValueError, AttributeError):
-            cells = {}
+            cells, theirs = {}, None
+        if eta is not None and theirs is not None and abs(float(theirs) / eta - 1.0) > 1e-9:
+            from qsntk.errors import InputError
+
+            raise InputError(f"--reuse {str(d)!r}: cell {name} was trained at learning rate "
+                             f"{float(theirs):.12g}, this run's is {eta:.12g} (the kernels "
+                             "differ); drop that --reuse or rerun it")
         if grid is None:
             from qsntk.dynamics.ensemble import log_steps
 
@@ -497,12 +518,14 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
     for d in reuse:
         if not (Path(d) / "config.json").is_file():
             raise InputError(f"reuse directory {str(d)!r} is not a run directory (no config.json)")
+        if overwrite and Path(d).resolve() == Path(out).resolve():
+            raise InputError(f"--reuse {str(d)!r} is --out, which --overwrite would empty first")
     targets = [load_target(t) for t in cfg["targets"]]
     for t, tg in zip(cfg["targets"], targets):
         for n in cfg["train_sizes"]:
             if n >= tg.n_states:
                 raise InputError(f"train size {n} leaves no test states ({t} has {tg.n_states})")
-    run = RunDir(out, _as_recorded(out, cfg), overwrite=overwrite)
+    run = RunDir(out, _as_recorded(out, cfg), overwrite=overwrite, volatile=("checkpoint_s",))
     metrics = run.load_metrics() if run.resumed else {}
     metrics.setdefault("analytic", {})
     metrics.setdefault("cells", {})
@@ -537,7 +560,8 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                     # finished here before (kept without its checkpoint), else from ``reuse``
                     done = finished_record(metrics["cells"].get(name), grid, cfg["members"], meta)
                     if done is None:
-                        _, done = adopt_cell(run, name, cfg, ti, reuse, grid=grid, meta=meta)
+                        _, done = adopt_cell(run, name, cfg, ti, reuse, grid=grid, meta=meta,
+                                             eta=a["eta"], analytic_key=akey)
                     seed = (cfg["seed"] * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
                     def on_save(rec, name=name, n_train=n_train, width=width, akey=akey):
                         metrics["cells"][name] = {"target": tname, "n_train": n_train,
