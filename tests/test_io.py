@@ -76,3 +76,22 @@ def test_unreadable_records_are_one_line_errors(tmp_path):
     (tmp_path / "r" / "metrics.json").write_text("")
     with pytest.raises(InputError, match="metrics.json"):
         run.load_metrics()
+
+
+def test_overwrite_waits_for_the_first_write(tmp_path):
+    """--overwrite with a command that stops on bad input before writing: the old run
+    (config, metrics, checkpoints) is left as it was."""
+    import json
+
+    run = RunDir(tmp_path / "r", {"seed": 1})
+    run.save_checkpoint("cell", {"w": np.ones(2)}, step=1)
+    run.save_metrics({"cells": {"old": 1}})
+    new = RunDir(tmp_path / "r", {"seed": 2}, overwrite=True)      # ... and then it fails
+    assert json.loads((tmp_path / "r" / "config.json").read_text()) == {"seed": 1}
+    assert new.load_metrics() == {} and new.load_arrays() is None
+    again = RunDir(tmp_path / "r", {"seed": 1})
+    assert again.resumed and again.load_metrics() == {"cells": {"old": 1}}
+    assert again.load_checkpoint("cell", {"w": np.ones(2)})[1] == {"step": 1}
+    new.save_metrics({"cells": {}})                                 # the new run starts
+    assert json.loads((tmp_path / "r" / "config.json").read_text()) == {"seed": 2}
+    assert not run.checkpoint_path("cell").exists()

@@ -120,8 +120,10 @@ class RunDir:
         path: the directory (created if missing).
         config: a JSON-able dict that fully determines the run, seeds included.
         overwrite: if the directory holds another config, start afresh instead
-            of refusing (old checkpoints, metrics and arrays are removed, other files
-            overwritten).
+            of refusing: the old checkpoints, metrics and arrays are removed and the new
+            config written at the first write of this run (any ``save_*``, or asking for a
+            checkpoint path), so a command that stops on bad input before it writes leaves
+            the old run as it was.
         volatile: keys of ``config`` that do not change the results (how often to
             checkpoint): a rerun that differs only in them resumes, and its values are
             recorded.
@@ -140,6 +142,7 @@ class RunDir:
             raise InputError(f"output path {str(self.path)!r} exists and is not a directory")
         cfg_file = self.path / "config.json"
         self.resumed = False
+        self._reset_pending = False
         if cfg_file.exists():
             try:
                 old = json.loads(cfg_file.read_text())
@@ -153,12 +156,10 @@ class RunDir:
                         f"{str(self.path)!r} holds a run with another config ({diff}); "
                         "use another --out or --overwrite"
                     )
-                # the old run's results go with its config: a rerun after an interrupted
-                # start must not resume from records of another config
-                for ckpt in (self.path / "checkpoints").glob("*.npz"):
-                    ckpt.unlink()
-                for name in ("metrics.json", "arrays.npz"):
-                    (self.path / name).unlink(missing_ok=True)
+                # the old run's results go with its config (a rerun after an interrupted
+                # start must not resume from records of another config), but only once
+                # this run writes: see _start
+                self._reset_pending = True
             else:
                 self.resumed = True
                 if _canonical(old) != _canonical(self.config):       # volatile keys only
@@ -169,14 +170,25 @@ class RunDir:
             raise InputError(f"cannot create {str(self.path)!r}: {exc.strerror or exc}") from None
         if not os.access(self.path, os.W_OK):
             raise InputError(f"cannot write to {str(self.path)!r}")
-        if not self.resumed:
+        if not self.resumed and not self._reset_pending:
             atomic_write_json(cfg_file, self.config)
+
+    def _start(self) -> None:
+        """Carry out a pending ``overwrite``: drop the old run's results, write this config."""
+        if not self._reset_pending:
+            return
+        for ckpt in (self.path / "checkpoints").glob("*.npz"):
+            ckpt.unlink()
+        for name in ("metrics.json", "arrays.npz"):
+            (self.path / name).unlink(missing_ok=True)
+        atomic_write_json(self.path / "config.json", self.config)
+        self._reset_pending = False
 
     # -- metrics -----------------------------------------------------------
     def load_metrics(self) -> dict:
         """The metrics written so far (empty dict if none)."""
         f = self.path / "metrics.json"
-        if not f.exists():
+        if self._reset_pending or not f.exists():
             return {}
         try:
             return json.loads(f.read_text())
@@ -185,19 +197,21 @@ class RunDir:
 
     def save_metrics(self, metrics: dict) -> Path:
         """Replace ``metrics.json`` atomically."""
+        self._start()
         f = self.path / "metrics.json"
         atomic_write_json(f, metrics)
         return f
 
     # -- arrays ------------------------------------------------------------
     def save_arrays(self, name: str = "arrays", **arrays: Any) -> Path:
+        self._start()
         f = self.path / f"{name}.npz"
         atomic_save_npz(f, **arrays)
         return f
 
     def load_arrays(self, name: str = "arrays") -> dict[str, np.ndarray] | None:
         f = self.path / f"{name}.npz"
-        if not f.exists():
+        if self._reset_pending or not f.exists():
             return None
         with np.load(f) as data:
             return {k: data[k] for k in data.files}
@@ -205,10 +219,13 @@ class RunDir:
     # -- figures -----------------------------------------------------------
     def save_figure(self, fig, name: str, dpi: int = 150) -> Path:
         """Save a matplotlib figure as ``name.png`` atomically."""
+        self._start()
         return save_png(self.path / f"{name}.png", fig, dpi)
 
     # -- checkpoints -------------------------------------------------------
     def checkpoint_path(self, name: str) -> Path:
+        """Where checkpoint ``name`` lives (asking starts the run: see ``overwrite``)."""
+        self._start()
         return self.path / "checkpoints" / f"{name}.npz"
 
     def save_checkpoint(self, name: str, tree: Any, **meta: Any) -> Path:

@@ -22,7 +22,7 @@ def _run(argv, capsys):
     (["kernel", "--layers", "0"], "layers must be >= 1, got 0"),
     (["kernel", "--samples", "1"], "samples must be >= 2, got 1"),
     (["kernel", "--terms", "0"], "terms must be >= 1, got 0"),
-    (["kernel", "--seed", "-3"], "seed must be >= 0, got -3"),
+    (["kernel", "--seed", "-3"], "'--seed': -3 is not in the range"),
     (["train", "--eta", "nan"], "eta must be finite, got nan"),
     (["train", "--eta", "-1e-4"], "eta must be > 0, got -0.0001"),
     (["train", "--target", "inf"], "target must be finite, got inf"),

@@ -25,7 +25,7 @@ def _run(argv, capsys):
     (["ensemble", "--sigma-w", "-1"], "sigma_w must be > 0"),
     (["ensemble", "--draws", "1"], "draws must be >= 2, got 1"),
     (["ensemble", "--mc", "1"], "mc samples must be 0"),
-    (["ensemble", "--seed", "-2"], "seed must be >= 0"),
+    (["ensemble", "--seed", "-2"], "'--seed': -2 is not in the range"),
     (["ensemble", "--net", "lstm"], "'lstm'"),
     (["ensemble", "--net", "relu", "--sigma-out", "1"], "net 'relu' takes no sigma-out"),
     (["ensemble", "--scan-sigma-w", "1,0"], "scan sigma_w must be > 0, got 0.0"),

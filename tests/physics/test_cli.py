@@ -78,17 +78,42 @@ def test_custom_target_from_the_command_line(tmp_path, capsys):
     (["target", "hubbard-quench", "--from", "U", "--out", "OUT"], "--from needs NAME=VALUE"),
     (["target", "tfim-quench", "--out", "BLOCKED/x.npz"], "is not a directory"),
     (["target", "tfim-quench", "--out", "DIR"], "is a directory"),
+    (["target", "tfim-quench", "--out", "KEEP"], "exists; use --overwrite"),
+    (["target", "tfim-quench", "--tau", "1e300", "--out", "OUT"], "tau up to"),
+    (["kernel", "--inputs", "NPY", "--width", "8", "--out", "OUT"], "not a single .npy array"),
+    (["kernel", "--inputs", "JUNK", "--width", "8", "--out", "OUT"], "BadZipFile"),
+    (["kernel", "--inputs", "EMPTY", "--width", "8", "--out", "OUT"], "n, d >= 1"),
+    (["kernel", "--inputs", "X", "--sigma-w", "nan", "--out", "OUT"], "sigma_w must be finite"),
+    (["kernel", "--inputs", "X", "--seed", "-1", "--out", "OUT"], "not in the range"),
+    (["supervised", "--target", "NANTARGET", "--out", "DIR/run"], "psi has non-finite entries"),
+    (["supervised", "--target", "JUNK", "--out", "DIR/run"], "cannot read target"),
+    (["supervised", "--target", "KEEP", "--widths", "10,,20", "--out", "DIR/run"], "empty item"),
+    (["entanglement", "state", "X"], "is an .npz archive"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path, capsys):
     (tmp_path / "BLOCKED").write_text("a file, not a directory")
     (tmp_path / "DIR").mkdir()
+    files = {"KEEP": "keep.npz", "NPY": "x.npy", "JUNK": "junk.npz", "EMPTY": "empty.npz",
+             "X": "x.npz", "NANTARGET": "nan_target.npz"}
+    (tmp_path / "keep.npz").write_bytes(b"an earlier result")
+    np.save(tmp_path / "x.npy", np.ones((3, 3)))
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    np.savez(tmp_path / "empty.npz", x=np.ones((0, 3)))
+    np.savez(tmp_path / "x.npz", x=np.ones((3, 3)))
+    np.savez(tmp_path / "nan_target.npz", x=np.ones((4, 3)), psi=np.array([1, np.nan, 0, 0], complex),
+             basis=np.arange(4), meta=np.array([json.dumps({})]))
+    for key, name in files.items():
+        argv = [str(tmp_path / name) if a == key else a for a in argv]
     argv = [a.replace("OUT", str(tmp_path / "out.npz")).replace("BLOCKED", str(tmp_path / "BLOCKED"))
             .replace("DIR", str(tmp_path / "DIR")) for a in argv]
+    snapshot = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     before = sorted(p.name for p in tmp_path.iterdir())
     code, out, err = run(argv, capsys)
     assert code == 2 and out == ""
     assert err.startswith("qsntk: error: ") and err.count("\n") == 1 and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == snapshot
+    assert list((tmp_path / "DIR").iterdir()) == []
 
 
 def test_subprocess_error_has_no_traceback(tmp_path):

@@ -76,11 +76,19 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("qsntk: interrupted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:    # `qsntk`, `qsntk qntk`: the help
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
     except click.ClickException as exc:
         click.echo(f"qsntk: error: {exc.format_message()}", err=True)
         sys.exit(2)
     except InputError as exc:
         click.echo(f"qsntk: error: {exc}", err=True)
+        sys.exit(2)
+    except OverflowError as exc:
+        # a finite input too large for the computation (--tau 1e300, --sigma-w 1e308, ...)
+        click.echo(f"qsntk: error: a number given is too large for this computation ({exc})",
+                   err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("qsntk: interrupted; run the same command again to resume", err=True)

@@ -50,8 +50,11 @@ def report_run(summary: dict) -> None:
 def parse_int_list(name: str, text: str) -> list[int]:
     from qsntk.errors import InputError
 
+    items = text.split(",")
+    if len(items) > 1 and any(not t.strip() for t in items):
+        raise InputError(f"{name} has an empty item: {text!r}")
     try:
-        vals = [int(t) for t in text.split(",") if t.strip()]
+        vals = [int(t) for t in items if t.strip()]
     except ValueError:
         raise InputError(f"{name} must be a comma-separated list of integers, got {text!r}") from None
     if not vals:
@@ -62,8 +65,11 @@ def parse_int_list(name: str, text: str) -> list[int]:
 def parse_float_list(name: str, text: str) -> list[float]:
     from qsntk.errors import InputError, check_finite
 
+    items = text.split(",")
+    if len(items) > 1 and any(not t.strip() for t in items):
+        raise InputError(f"{name} has an empty item: {text!r}")
     try:
-        vals = [float(t) for t in text.split(",") if t.strip()]
+        vals = [float(t) for t in items if t.strip()]
     except ValueError:
         raise InputError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
     if not vals:

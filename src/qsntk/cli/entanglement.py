@@ -10,7 +10,7 @@ from qsntk.cli._common import (out_option, overwrite_option, parse_float_list, p
 _net = click.option("--net", type=click.Choice(["cosnet", "gaussnet", "relu"]), default="cosnet",
                     show_default=True, help="Architecture of psi1 and psi2 (two independent networks).")
 _sites = click.option("--sites", type=int, default=12, show_default=True, help="Number of spins (2-16).")
-_seed = click.option("--seed", type=int, default=0, show_default=True,
+_seed = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
                      help="Seed of the draws (draw i: fold_in(PRNGKey(seed), i)); seed+1 for Monte Carlo.")
 _mc = click.option("--mc", "mc", type=int, default=2000, show_default=True,
                    help="Gaussian vectors for the Monte-Carlo check of the bound (0: none).")
@@ -129,9 +129,12 @@ def state(psi_file, sites, local_dim, subsystem, orders):
 
     try:
         psi = np.load(psi_file, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise InputError(f"cannot read {psi_file!r} as a .npy array: {exc}") from None
-    if psi.ndim not in (1, 2) or psi.dtype.kind not in "fc":
+    if not isinstance(psi, np.ndarray):
+        psi.close()
+        raise InputError(f"{psi_file!r} is an .npz archive; give one .npy array (dim,) or (batch, dim)")
+    if psi.ndim not in (1, 2) or psi.dtype.kind not in "fc" or psi.shape[-1] < 2 or psi.size == 0:
         raise InputError(f"{psi_file!r} must hold a real or complex array (dim,) or (batch, dim)")
     q = check_int_at_least("local-dim", local_dim, 2)
     dim = psi.shape[-1]
@@ -142,6 +145,8 @@ def state(psi_file, sites, local_dim, subsystem, orders):
         sites = n
     sites = check_int_at_least("sites", sites, 1)
     try:
+        if len(orders.split(",")) > 1 and any(not o.strip() for o in orders.split(",")):
+            raise ValueError
         orders_ = [float(o) for o in orders.split(",") if o.strip()]
     except ValueError:
         raise InputError(f"--orders must be comma-separated numbers (or inf), got {orders!r}") from None

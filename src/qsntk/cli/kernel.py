@@ -24,17 +24,25 @@ def _load_inputs(target, inputs):
 
         t = load_target(target)
         return np.asarray(t.x, np.float64), None, f"target {target} ({t.n_states} states)"
+    import zipfile
+
     try:
-        with np.load(inputs) as f:
+        f = np.load(inputs)
+        if not hasattr(f, "files"):
+            raise InputError(f"inputs {inputs!r} must be an .npz with an array 'x', "
+                             "not a single .npy array")
+        with f:
             if "x" not in f.files:
                 raise InputError(f"{inputs!r} has no array 'x' (found {', '.join(f.files) or 'none'})")
             x1 = np.asarray(f["x"], np.float64)
             x2 = np.asarray(f["x2"], np.float64) if "x2" in f.files else None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read inputs {inputs!r}: {exc}") from None
-    if x1.ndim != 2:
-        raise InputError(f"inputs 'x' must have shape (n, d), got {x1.shape}")
-    if x2 is not None and (x2.ndim != 2 or x2.shape[1] != x1.shape[1]):
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read inputs {inputs!r} ({type(exc).__name__}: {exc})") from None
+    if x1.ndim != 2 or x1.shape[0] < 1 or x1.shape[1] < 1:
+        raise InputError(f"inputs 'x' must have shape (n, d) with n, d >= 1, got {x1.shape}")
+    if x2 is not None and (x2.ndim != 2 or x2.shape[0] < 1 or x2.shape[1] != x1.shape[1]):
         raise InputError(f"inputs 'x2' must have shape (m, {x1.shape[1]}), got {x2.shape}")
     check_finite("inputs 'x'", x1)
     if x2 is not None:
@@ -60,7 +68,7 @@ def _load_inputs(target, inputs):
               help="An .npz with 'x' (n, d) and optionally 'x2' (m, d) for a cross kernel.")
 @click.option("--kind", default="empirical", show_default=True,
               help="empirical (a network drawn with --seed) or infinite (width -> infinity).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the network (empirical).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the network (empirical).")
 @click.option("--omega", is_flag=True, help="Also write Omega = [[Theta, Phi], [Phi*, Theta*]].")
 @click.option("--no-eigs", is_flag=True, help="Skip the spectrum of Omega_RI.")
 @float32_option

@@ -117,7 +117,9 @@ def check_writable(path: str) -> Path:
               help="Initial state: plus (|+>^N) or ground (ground state at --from couplings).")
 @click.option("--from", "from_", multiple=True, metavar="NAME=VALUE",
               help="A coupling of the initial ground-state Hamiltonian, e.g. --from U=4.")
-def target(name, out, lx, ly, pbc, n_up, n_down, sz0, J, J1, J2, U, t, tau, initial, from_):
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+def target(name, out, lx, ly, pbc, n_up, n_down, sz0, J, J1, J2, U, t, tau, initial, from_,
+           overwrite):
     """Write the target wavefunction NAME to --out (.npz with x, psi, basis, meta).
 
     NAME is a preset of Luo–Halverson sec. 6 (tfim-quench, hubbard-quench;
@@ -150,6 +152,8 @@ def target(name, out, lx, ly, pbc, n_up, n_down, sz0, J, J1, J2, U, t, tau, init
                                      initial_couplings=initial_couplings,
                                      **_given(J=J, J1=J1, J2=J2, U=U, t=t))
     check_writable(out)
+    if Path(out).exists() and not overwrite:
+        raise InputError(f"{out!r} exists; use --overwrite to replace it")
     result = quench_target(system, **settings)
     result.save(out)
     meta = result.meta

@@ -6,7 +6,7 @@ import click
 
 from qsntk.cli._common import out_option, overwrite_option, parse_int_list, print_json, report_run
 
-_seed = click.option("--seed", type=int, default=0, show_default=True,
+_seed = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
                      help="Seed of circuits, observable and angles.")
 _terms = click.option("--terms", type=int, default=10, show_default=True,
                       help="Number of Pauli terms in the random observable O.")

@@ -53,7 +53,7 @@ _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
               help="Steps between evaluations of the sample-space QS-NTK (0: off).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True,
               help="Steps between checkpoints.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of parameters and sampler.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of parameters and sampler.")
 @click.option("--reference-per-site", type=float, default=None,
               help="Published ground-state energy per site (e.g. QMC) to report the error "
                    "against, for lattices too large for Lanczos.")

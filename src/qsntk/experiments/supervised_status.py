@@ -205,6 +205,8 @@ def draw_figures(cfg: dict, metrics: dict, out, *, title: str = "") -> list:
         files = plots.fig2(d, metrics, title=title)
         if len(cfg["train_sizes"]) > 1:
             files += plots.fig3(d, metrics, title=title)
+    except InputError:                    # e.g. the figure directory cannot be written
+        raise
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise InputError("metrics.json does not match a supervised run of its config.json "
                          f"({type(exc).__name__}: {exc})") from None

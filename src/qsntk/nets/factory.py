@@ -6,7 +6,7 @@ compose the modules directly.
 
 from __future__ import annotations
 
-from qsntk.errors import check_choice, check_int_at_least
+from qsntk.errors import check_choice, check_finite, check_int_at_least
 
 ARCHS = ("fc", "cosnet", "gaussnet")
 WAVEFUNCTIONS = ("pair", "complex")
@@ -34,6 +34,10 @@ def make_wavefunction(arch: str = "fc", *, wavefunction: str = "pair", width: in
     check_choice("wavefunction", wavefunction, WAVEFUNCTIONS)
     check_int_at_least("width", width, 1)
     check_int_at_least("depth", depth, 1)
+    # every scale given, also those this architecture does not use (they are recorded)
+    for name, v in (("W_std", W_std), ("b_std", b_std), ("sigma_a", sigma_a), ("sigma_w", sigma_w)):
+        if v is not None:
+            check_finite(name, v)
     if arch == "fc":
         kw = dict(activation=activation, W_std=W_std, b_std=b_std, parameterization=parameterization)
         if wavefunction == "complex":

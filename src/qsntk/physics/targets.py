@@ -81,13 +81,37 @@ class Target:
 
 
 def load_target(path: str | os.PathLike) -> Target:
-    """Read a target written by :meth:`Target.save` (or ``qsntk target``)."""
+    """Read a target written by :meth:`Target.save` (or ``qsntk target``).
+
+    Raises:
+        InputError: the file cannot be read, or its arrays are not a target: ``x`` real
+            ``(n, d)``, ``psi`` ``(n,)`` numbers, both finite, ``psi`` not all zero (named).
+    """
+    import zipfile
+
     try:
         with np.load(path, allow_pickle=False) as data:
-            return Target(x=data["x"], psi=data["psi"], basis=data["basis"],
-                          meta=json.loads(str(data["meta"][0])))
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputError(f"cannot read target {str(path)!r}: {exc}") from None
+            t = Target(x=data["x"], psi=data["psi"], basis=data["basis"],
+                       meta=json.loads(str(data["meta"][0])))
+    except (OSError, KeyError, ValueError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read target {str(path)!r} ({type(exc).__name__}: {exc})") from None
+    where = f"target {str(path)!r}"
+    x, psi = np.asarray(t.x), np.asarray(t.psi)
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1 or x.dtype.kind not in "biuf":
+        raise InputError(f"{where}: x must be a real (n, d) array, got {x.dtype} {x.shape}")
+    if psi.shape != (x.shape[0],) or psi.dtype.kind not in "biufc":
+        raise InputError(f"{where}: psi must be {x.shape[0]} numbers (one per row of x), "
+                         f"got {psi.dtype} {psi.shape}")
+    for name, a in (("x", x), ("psi", psi)):
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"{where}: {name} has non-finite entries")
+    if not np.any(psi):
+        raise InputError(f"{where}: psi is zero everywhere")
+    return t
+
+
+MAX_TAU_NORM = 1e6
+"""Largest ``tau × |H|_1`` a quench target accepts (≈ that many sparse mat-vecs)."""
 
 
 def _check_tau(tau) -> None:
@@ -147,6 +171,12 @@ def quench_target(system: System, *, tau: float, initial: str = "plus",
     _check_tau(tau)
     psi0, info = initial_state(system, initial, dict(initial_couplings or {}))
     H = system.sparse_hamiltonian()
+    # the Krylov evolution costs about tau * |H|_1 mat-vecs: refuse what would not finish
+    norm1 = float(abs(H).sum(axis=0).max()) if H.shape[0] else 0.0
+    if float(tau) * norm1 > MAX_TAU_NORM:
+        raise InputError(f"tau = {float(tau):g} needs about {float(tau) * norm1:.2g} Krylov "
+                         f"mat-vecs for this Hamiltonian (|H|_1 = {norm1:.4g}); tau up to "
+                         f"{MAX_TAU_NORM / norm1:.4g} is allowed")
     psi = exact.evolve(H, psi0, float(tau))
     norm = float(np.linalg.norm(psi))
     psi = psi / norm
