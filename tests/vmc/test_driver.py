@@ -252,6 +252,7 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys):
     out = tmp_path / "never"
     for argv, msg in [(["tfim", "--lx", "3", "--U", "2"], "has no coupling 'U'"),
                       (["heisenberg", "--lx", "4", "--sz0", "--sampler", "local"], "leaves the Sz"),
+                      (["tfim", "--lx", "4", "--sampler", "exchange"], "keeps Sz"),
                       (["hubbard", "--lx", "3", "--model", "backflow"], "particle numbers"),
                       (["tfim", "--lx", "3", "--steps", "0"], "steps must be >= 1"),
                       (["tfim", "--lx", "3", "--model", "ar", "--sampler", "exchange"], "model 'ar'")]:

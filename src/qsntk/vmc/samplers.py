@@ -60,6 +60,11 @@ def resolve_sampler(name: str, system, model_name: str) -> str:
         raise InputError(f"sampler 'fermion-hop' is for hubbard, not {system.name!r}")
     if system.sz0 and name == "local":
         raise InputError("sampler 'local' leaves the Sz = 0 sector; use exchange or hamiltonian")
+    if not system.sz0 and name == "exchange":
+        # exchange moves keep each chain's Sz: outside a fixed sector they cannot reach the
+        # states of other magnetizations, and the Monte-Carlo averages would be biased
+        raise InputError(f"sampler 'exchange' keeps Sz, so it cannot sample all of {system.name!r} "
+                         "without a fixed sector; add --sz0 or use local")
     if name == "exact" and system.dim > 2**16:
         raise InputError(f"sampler 'exact' enumerates all {system.dim} states; "
                          "use it for at most 65536")
