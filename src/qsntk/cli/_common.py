@@ -8,6 +8,20 @@ import sys
 import click
 
 
+SEED = click.IntRange(0, 2**32 - 1)
+"""The type of every ``--seed``: what a PRNG key accepts."""
+
+
+def split_items(name: str, text: str) -> list[str]:
+    """The items of a comma-separated list; an empty one between commas is refused."""
+    from qsntk.errors import InputError
+
+    items = text.split(",")
+    if len(items) > 1 and any(not t.strip() for t in items):
+        raise InputError(f"{name} has an empty item: {text!r}")
+    return [t for t in items if t.strip()]
+
+
 def out_option(default: str | None = None, required: bool = False):
     return click.option("--out", "out", type=click.Path(file_okay=False, dir_okay=True),
                         default=default, required=required, show_default=default is not None,
@@ -50,11 +64,9 @@ def report_run(summary: dict) -> None:
 def parse_int_list(name: str, text: str) -> list[int]:
     from qsntk.errors import InputError
 
-    items = text.split(",")
-    if len(items) > 1 and any(not t.strip() for t in items):
-        raise InputError(f"{name} has an empty item: {text!r}")
+    items = split_items(name, text)
     try:
-        vals = [int(t) for t in items if t.strip()]
+        vals = [int(t) for t in items]
     except ValueError:
         raise InputError(f"{name} must be a comma-separated list of integers, got {text!r}") from None
     if not vals:
@@ -65,11 +77,9 @@ def parse_int_list(name: str, text: str) -> list[int]:
 def parse_float_list(name: str, text: str) -> list[float]:
     from qsntk.errors import InputError, check_finite
 
-    items = text.split(",")
-    if len(items) > 1 and any(not t.strip() for t in items):
-        raise InputError(f"{name} has an empty item: {text!r}")
+    items = split_items(name, text)
     try:
-        vals = [float(t) for t in items if t.strip()]
+        vals = [float(t) for t in items]
     except ValueError:
         raise InputError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
     if not vals:

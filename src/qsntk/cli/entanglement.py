@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from qsntk.cli._common import (out_option, overwrite_option, parse_float_list, parse_int_list,
+from qsntk.cli._common import (SEED, split_items, out_option, overwrite_option, parse_float_list, parse_int_list,
                                print_json, report_run)
 
 _net = click.option("--net", type=click.Choice(["cosnet", "gaussnet", "relu"]), default="cosnet",
                     show_default=True, help="Architecture of psi1 and psi2 (two independent networks).")
 _sites = click.option("--sites", type=int, default=12, show_default=True, help="Number of spins (2-16).")
-_seed = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+_seed = click.option("--seed", type=SEED, default=0, show_default=True,
                      help="Seed of the draws (draw i: fold_in(PRNGKey(seed), i)); seed+1 for Monte Carlo.")
 _mc = click.option("--mc", "mc", type=int, default=2000, show_default=True,
                    help="Gaussian vectors for the Monte-Carlo check of the bound (0: none).")
@@ -145,9 +145,7 @@ def state(psi_file, sites, local_dim, subsystem, orders):
         sites = n
     sites = check_int_at_least("sites", sites, 1)
     try:
-        if len(orders.split(",")) > 1 and any(not o.strip() for o in orders.split(",")):
-            raise ValueError
-        orders_ = [float(o) for o in orders.split(",") if o.strip()]
+        orders_ = [float(o) for o in split_items("--orders", orders)]
     except ValueError:
         raise InputError(f"--orders must be comma-separated numbers (or inf), got {orders!r}") from None
     if not orders_:

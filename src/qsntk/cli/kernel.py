@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from qsntk.cli._common import float32_option, apply_precision, print_json, say
+from qsntk.cli._common import SEED, float32_option, apply_precision, print_json, say
 
 
 def _load_inputs(target, inputs):
@@ -68,7 +68,7 @@ def _load_inputs(target, inputs):
               help="An .npz with 'x' (n, d) and optionally 'x2' (m, d) for a cross kernel.")
 @click.option("--kind", default="empirical", show_default=True,
               help="empirical (a network drawn with --seed) or infinite (width -> infinity).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the network (empirical).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the network (empirical).")
 @click.option("--omega", is_flag=True, help="Also write Omega = [[Theta, Phi], [Phi*, Theta*]].")
 @click.option("--no-eigs", is_flag=True, help="Skip the spectrum of Omega_RI.")
 @float32_option

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from qsntk.cli._common import out_option, overwrite_option, parse_int_list, print_json, report_run
+from qsntk.cli._common import SEED, out_option, overwrite_option, parse_int_list, print_json, report_run
 
-_seed = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+_seed = click.option("--seed", type=SEED, default=0, show_default=True,
                      help="Seed of circuits, observable and angles.")
 _terms = click.option("--terms", type=int, default=10, show_default=True,
                       help="Number of Pauli terms in the random observable O.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from qsntk.cli._common import out_option, overwrite_option, parse_int_list, print_json, say
+from qsntk.cli._common import SEED, out_option, overwrite_option, parse_int_list, print_json, say
 
 
 @click.command(short_help="Train network ensembles on a target wavefunction")
@@ -30,7 +30,7 @@ from qsntk.cli._common import out_option, overwrite_option, parse_int_list, prin
 @click.option("--float64", "float64", is_flag=True,
               help="Train the finite networks in double precision (default: single; "
                    "kernels and the analytic solution are always double).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the train/test split and the initial networks.")
 @click.option("--linearized", is_flag=True,
               help="Also evolve each member's linearized twin (its own frozen empirical NTK), exactly.")

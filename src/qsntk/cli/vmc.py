@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from qsntk.cli._common import out_option, overwrite_option, print_json, say
+from qsntk.cli._common import SEED, out_option, overwrite_option, print_json, say
 
 _MODELS = ("rbm", "rbmsymm", "ffnn", "gcnn", "ar", "slater", "backflow")
 _SAMPLERS = ("auto", "local", "exchange", "hamiltonian", "fermion-hop", "direct", "exact")
@@ -53,7 +53,7 @@ _OPTIMIZERS = ("sgd", "adam", "sr", "minsr")
               help="Steps between evaluations of the sample-space QS-NTK (0: off).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True,
               help="Steps between checkpoints.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of parameters and sampler.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of parameters and sampler.")
 @click.option("--reference-per-site", type=float, default=None,
               help="Published ground-state energy per site (e.g. QMC) to report the error "
                    "against, for lattices too large for Lanczos.")
