@@ -467,6 +467,12 @@ def test_status_estimates_the_time_left():
     assert "about 0.1 h left" in format_rows(rows)
     fresh = estimate_left([row(10, 300, "not started", 0, 0.0)])
     assert fresh[0]["left_s"] is None and "left" not in format_rows(fresh)
+    # a partial cell checkpointed at step 80, last logged at 40 (log-spaced grid): its 20 s
+    # are for 80 epochs, and 20 are left, not 60
+    late = row(10, 1000, "partial", 40, 20.0)
+    late["trained"] = 80
+    rows = estimate_left([late, row(20, 1000, "not started", 0, 0.0)])
+    assert [r["left_s"] for r in rows] == pytest.approx([5, 50])
 
 
 def test_chunks_are_balanced():

@@ -272,6 +272,9 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
             rec["diverged"] = True
 
     def save():
+        # the step the checkpoint holds; the last logged one (``steps[-1]``) can be far behind
+        # it on the log-spaced grid, and ``qsntk status`` times what is left from this one
+        rec["trained_steps"] = step
         run.save_checkpoint(name, params, step=step, records=rec)
         if on_save is not None:
             on_save(rec)

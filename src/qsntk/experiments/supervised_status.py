@@ -90,6 +90,9 @@ def _rows(cfg: dict, metrics: dict) -> list[dict]:
                        "state": _state(c, steps),
                        "epoch": int(c["steps"][-1]) if c and c.get("steps") else 0,
                        "steps": steps, "wall_s": float(c.get("wall_s", 0.0)) if c else 0.0}
+                # the step its wall time belongs to: the checkpoint's (runs before it was
+                # recorded: the last logged epoch)
+                row["trained"] = int(c.get("trained_steps", row["epoch"])) if c else 0
                 if c and c.get("steps") and a is not None and not c.get("diverged"):
                     i = a["steps"].index(c["steps"][-1])
                     tot = total_mse(c, a)
@@ -110,14 +113,19 @@ def estimate_left(rows: list[dict]) -> list[dict]:
     An epoch of full-batch GD on a one-hidden-layer network costs in proportion to
     :math:`|B| \times N` (its GEMMs), so each width's rate (seconds per epoch per train
     point) is fitted to that width's cells with a logged epoch, partial ones included; a
-    width with none takes the nearest trained width's rate scaled by the width ratio. Wall
-    times include any time the run was paused or shared its cores, so this is a rough guide.
+    width with none takes the nearest trained width's rate scaled by the width ratio. Epochs
+    are counted to the step of the cell's last checkpoint (row ``trained``, which its
+    ``wall_s`` belongs to; the last logged epoch where a row has none). Wall times include any
+    time the run was paused or shared its cores, so this is a rough guide.
     """
-    trained = [r for r in rows if r["epoch"] > 0 and r["wall_s"] > 0]
+    def done_steps(r):
+        return max(int(r.get("trained", r["epoch"])), r["epoch"])
+
+    trained = [r for r in rows if done_steps(r) > 0 and r["wall_s"] > 0]
     rate = {}
     for w in {r["width"] for r in trained}:
         mine = [r for r in trained if r["width"] == w]
-        rate[w] = sum(r["wall_s"] for r in mine) / sum(r["epoch"] * r["n_train"] for r in mine)
+        rate[w] = sum(r["wall_s"] for r in mine) / sum(done_steps(r) * r["n_train"] for r in mine)
     for r in rows:
         if r["state"] in ("done", "diverged"):
             r["left_s"] = 0.0
@@ -129,7 +137,7 @@ def estimate_left(rows: list[dict]) -> list[dict]:
             if per is None:
                 near = min(rate, key=lambda v: (abs(np.log(v / w)), v))
                 per = rate[near] * w / near
-            r["left_s"] = per * r["n_train"] * max(r["steps"] - r["epoch"], 0)
+            r["left_s"] = per * r["n_train"] * max(r["steps"] - done_steps(r), 0)
     return rows
 
 
