@@ -202,7 +202,12 @@ def main(argv=None):
         "Kmu32": lambda: qntk_batch(comp, O, thetas, psi0, dtype="float32").mu,
         "scan": lambda: _qntk_batch(comp, O, thetas, psi0, 0.0, with_mu=False, method="taylor").K,
         "dense": lambda: dense(thetas),
+        # the pure-JAX unrolled kernel (what qntk_batch runs where the native one is not built)
+        "Kjax": lambda: qntk_batch(comp, O, thetas, psi0, with_mu=False, native=False).K,
+        "Kmujax": lambda: qntk_batch(comp, O, thetas, psi0, native=False).mu,
     }
+    from qsntk.circuits import native
+    path = "native kernel" if native.available() else "pure JAX"
     # interleaved rounds, half before and half after PennyLane's runs, medians of all: on a
     # shared machine a quiet or busy minute then falls on every method alike
     samples = {k: [] for k in fns}
@@ -213,7 +218,11 @@ def main(argv=None):
         if pl_py is not None:
             pl_runs = run_pennylane(pl_py, circ, O, thetas[:args.pl_samples], anchor_env)
     interleaved(fns, args.repeats // 2, samples)
-    t_K, t_Kmu, t_K32, t_Kmu32, t_scan, t_dense = (float(np.median(samples[k])) for k in fns)
+    t_K, t_Kmu, t_K32, t_Kmu32, t_scan, t_dense, t_Kjax, t_Kmujax = (
+        float(np.median(samples[k])) for k in fns)
+    K_jax = np.asarray(fns["Kjax"]())
+    mu_jax_rel = float(np.max(np.abs(np.asarray(fns["Kmujax"]()) - np.asarray(fns["Kmu"]())))
+                       / np.max(np.abs(np.asarray(fns["Kmu"]()))))
     K32 = np.asarray(fns["K32"]())
     mu64, mu32 = np.asarray(fns["Kmu"]()), np.asarray(fns["Kmu32"]())
     mu_rel32 = float(np.max(np.abs(mu32 - mu64)) / np.max(np.abs(mu64)))
@@ -232,6 +241,11 @@ def main(argv=None):
         "qsntk": {"K_per_sample_s": t_K / B, "K_and_mu_per_sample_s": t_Kmu / B,
                   "mu_cost_over_K": t_Kmu / t_K, "scan_K_per_sample_s": t_scan / B,
                   "unrolled_speedup_over_scan": t_scan / t_K,
+                  "path": path, "native_why_not": native.why_not(),
+                  "pure_jax": {"K_per_sample_s": t_Kjax / B, "K_and_mu_per_sample_s": t_Kmujax / B,
+                               "mu_cost_over_K": t_Kmujax / t_Kjax,
+                               "max_rel_diff_K": float(np.max(np.abs(K_jax / K - 1))),
+                               "max_diff_mu_over_max_mu": mu_jax_rel},
                   "float32": {"K_per_sample_s": t_K32 / B, "K_and_mu_per_sample_s": t_Kmu32 / B,
                               "mu_cost_over_K": t_Kmu32 / t_K32,
                               "max_rel_diff_K_vs_float64": float(np.max(np.abs(K32 / K - 1))),
@@ -240,8 +254,12 @@ def main(argv=None):
                       "max_rel_diff_K": float(np.max(np.abs(K_dense / K - 1)))},
         "targets": {"speedup_vs_pennylane": 150.0, "mu_cost_over_K": 3.0},
     }
-    rows = [("qsntk qntk_batch, K", t_K / B, "reference"),
+    rows = [(f"qsntk qntk_batch, K ({path})", t_K / B, "reference"),
             ("qsntk qntk_batch, K and mu", t_Kmu / B, f"{t_Kmu / t_K:.2f}x the cost of K"),
+            ("qsntk pure-JAX unrolled, K", t_Kjax / B,
+             f"{t_Kjax / t_K:.2f}x slower; max rel diff K {np.max(np.abs(K_jax / K - 1)):.1e}"),
+            ("qsntk pure-JAX unrolled, K and mu", t_Kmujax / B,
+             f"{t_Kmujax / t_Kjax:.2f}x its K; mu within {mu_jax_rel:.1e} of max |mu|"),
             ("qsntk lax.scan two-level sweeps, K", t_scan / B,
              f"{t_scan / t_K:.2f}x slower; max rel diff K {np.max(np.abs(K_scan / K - 1)):.1e}"),
             ("dense JAX vmap(grad)", t_dense / B, f"max rel diff K {result['dense_jax']['max_rel_diff_K']:.1e}"),
@@ -250,6 +268,7 @@ def main(argv=None):
             ("qsntk qntk_batch, K and mu, float32", t_Kmu32 / B,
              f"{t_Kmu32 / t_K32:.2f}x the cost of K; mu within {mu_rel32:.1e} of max |mu|")]
     equal = (result["dense_jax"]["max_rel_diff_K"] < 1e-9 and np.max(np.abs(K_scan / K - 1)) < 1e-9
+             and np.max(np.abs(K_jax / K - 1)) < 1e-9 and mu_jax_rel < 1e-9
              and np.max(np.abs(K32 / K - 1)) < 1e-4 and mu_rel32 < 1e-4)
     if not args.no_pennylane:
         if pl_py is None:

@@ -186,14 +186,14 @@ def test_unrolled_batch_equals_dense_path(n_q, L, rot):
     psi0 = jnp.asarray(np.asarray(model.haar_unitary(key=k[1], dim=D))[:, 0])
     tlev = kernel.prepare(comp)
     assert isinstance(tlev, fast.TwoLevel) and L <= fast.UNROLL_MAX_LAYERS
-    st = kernel.qntk_batch(tlev, O, th, psi0, 0.1)
+    st = kernel.qntk_batch(tlev, O, th, psi0, 0.1, native=False)   # the pure-JAX kernel itself
     ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0, 0.1)))(th)   # dense complex
     assert not isinstance(comp, fast.TwoLevel)
     np.testing.assert_allclose(st.eps, ref.eps, atol=1e-12)
     np.testing.assert_allclose(st.grad, ref.grad, atol=1e-12)
     np.testing.assert_allclose(st.K, ref.K, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(st.mu, ref.mu, rtol=1e-11, atol=1e-12)
-    noK = kernel.qntk_batch(comp, O, th, psi0, with_mu=False)
+    noK = kernel.qntk_batch(comp, O, th, psi0, with_mu=False, native=False)
     np.testing.assert_allclose(noK.K, ref.K, rtol=1e-12, atol=1e-13)
     assert np.all(np.isnan(noK.mu))
 
@@ -252,6 +252,7 @@ def test_unrolled_batch_split_over_devices_equals_dense_path():
 
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     env["JAX_PLATFORMS"] = "cpu"          # the split is a CPU feature (a CUDA install sees one GPU)
+    env["QSNTK_NATIVE"] = "0"             # the split is the pure-JAX path's (the native kernel threads)
     out = subprocess.run([sys.executable, "-c", _SPLIT], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

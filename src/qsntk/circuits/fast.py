@@ -36,7 +36,7 @@ from qsntk.errors import InputError
 
 __all__ = ["TwoLevel", "two_level", "fold", "is_two_level", "realmat", "real_state",
            "fwd", "grad", "taylor2", "angle_columns", "scaled_angle_columns", "angles_in_range",
-           "unrolled", "UNROLL_MAX_LAYERS"]
+           "angle_rows", "unrolled", "UNROLL_MAX_LAYERS"]
 
 
 class TwoLevel(NamedTuple):
@@ -204,6 +204,16 @@ def angle_columns(h, thetas, *, in_range: bool | None = None):
     return _columns(thetas, h, mode=mode)
 
 
+def angle_rows(h, thetas):
+    """:func:`angle_columns` as two ``(L, B)`` arrays (for :func:`qsntk.circuits.native.sweep`),
+    the same values."""
+    if isinstance(thetas, jax.core.Tracer) or isinstance(h, jax.core.Tracer):
+        mode = "checked"
+    else:
+        mode = "poly" if angles_in_range(h, thetas) else "libm"
+    return _columns(thetas, h, mode=mode, rows=True)
+
+
 def scaled_angle_columns(h_theta, *, in_range: bool):
     """:func:`angle_columns` of angles already multiplied by their half gaps, ``(B, L)``
     (for callers that scale them on the host before splitting them over devices)."""
@@ -222,9 +232,10 @@ def angles_in_range(h, thetas) -> bool:
     return big < SINCOS_MAX_ARG
 
 
-@partial(jax.jit, static_argnames=("mode",))
-def _columns(thetas, h, *, mode):
-    """The cos/sin rows of ``thetas * h`` (``h = None``: already scaled)."""
+@partial(jax.jit, static_argnames=("mode", "rows"))
+def _columns(thetas, h, *, mode, rows=False):
+    """The cos/sin rows of ``thetas * h`` (``h = None``: already scaled); ``rows``: as two
+    ``(L, B)`` arrays, else as tuples of ``(1, B)`` rows."""
     from qsntk.special import sincos, sincos_in_range
 
     th = (thetas if h is None else thetas * h).T
@@ -232,6 +243,8 @@ def _columns(thetas, h, *, mode):
         s, c = jnp.sin(th), jnp.cos(th)
     else:
         s, c = sincos_in_range(th) if mode == "poly" else sincos(th)
+    if rows:
+        return c, s
     L = th.shape[0]
     return tuple(c[l][None, :] for l in range(L)), tuple(s[l][None, :] for l in range(L))
 

@@ -232,7 +232,7 @@ def qntk_stats(comp: Compiled, O, theta, psi0, target=0.0, *, with_mu: bool = Tr
 
 
 def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
-               method: str = "taylor", dtype=None) -> QNTKStats:
+               method: str = "taylor", dtype=None, native: bool | None = None) -> QNTKStats:
     """:func:`qntk_stats` over a batch of angles and, optionally, of circuits.
 
     Arguments:
@@ -248,17 +248,37 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
             :math:`[0, 2\\pi)`, not for angles of 1e5 and more). K and
             μ come out with a relative error of a few 1e-6 at Fig. 1's size (L = 40; the
             error grows with depth like the rounding of ``2L`` mat-vecs).
+        native: run one shared two-level circuit (any depth) through the fused CPU kernel
+            of :mod:`qsntk.circuits.native`: ``None`` (default) where it is available,
+            ``True`` always (an error where it is not), ``False`` never (the pure-JAX paths).
+            It computes the same numbers to rounding, 2-4x faster on a CPU (``docs/qntk.md``).
 
     Returns:
         :class:`QNTKStats` with a leading batch axis ``B`` (in ``dtype``).
 
     Raises:
-        InputError: ``dtype`` is not one of those.
+        InputError: ``dtype`` is not one of those, or ``native=True`` where the kernel is
+            not available (the reason named).
     """
     comp = prepare(comp)
     # the cast happens inside the compiled programs: eager conversions of the folded circuit
     # cost ~1.6 ms a call at Fig. 1's size, as much as the single-precision kernel saves
     dtype = None if dtype is None else str(real_dtype(dtype))
+    shared = (method == "taylor" and isinstance(comp, TwoLevel) and comp.first.ndim == 2
+              and jnp.ndim(thetas) == 2 and jnp.shape(thetas)[-1] >= 1)
+    if native or (native is None and shared):
+        from qsntk.circuits import native as nat
+        from qsntk.errors import InputError
+
+        if native and not shared:
+            raise InputError("native=True needs one shared two-level circuit (Pauli or Pauli-"
+                             "rotation generators), angles of shape (B, L) and method='taylor'")
+        if native and not nat.available():
+            raise InputError(f"the native QNTK kernel is not available: {nat.why_not()}")
+        if nat.available():
+            cos, sin = fast.angle_rows(comp.h, thetas)
+            return _qntk_batch_native(comp, O, cos, sin, psi0, target, with_mu=with_mu,
+                                      dtype=dtype)
     if (method == "taylor" and isinstance(comp, TwoLevel) and comp.first.ndim == 2
             and jnp.ndim(thetas) == 2 and 1 <= jnp.shape(thetas)[-1] <= fast.UNROLL_MAX_LAYERS):
         traced = any(isinstance(x, jax.core.Tracer)
@@ -413,6 +433,22 @@ def _unrolled_stats(comp, O, cos, sin, psi0, target, *, with_mu, dtype=None):
 
 
 _qntk_batch_unrolled = jax.jit(_unrolled_stats, static_argnames=("with_mu", "dtype"))
+
+
+def _native_stats(comp, O, cos, sin, psi0, target, *, with_mu, dtype=None):
+    """:func:`_unrolled_stats` through :func:`qsntk.circuits.native.sweep` (any depth)."""
+    from qsntk.circuits import native
+
+    if dtype is not None:
+        comp, O, psi0, target = _cast((comp, O, psi0, target), np.dtype(dtype))
+    real = comp.first.dtype
+    eps, grad, K, mu = native.sweep(comp, fast.realmat(O).astype(real),
+                                    fast.real_state(psi0).astype(real), cos.astype(real),
+                                    sin.astype(real), with_mu=with_mu)
+    return QNTKStats(eps - target, grad, K, mu)
+
+
+_qntk_batch_native = jax.jit(_native_stats, static_argnames=("with_mu", "dtype"))
 
 
 @partial(jax.jit, static_argnames=("with_mu", "method", "dtype"))
