@@ -4,9 +4,11 @@ r"""A fused CPU kernel for the QNTK sweeps of one two-level circuit (optional, b
 sweeps (eqs. 6, 8 and 14 of Liu et al.), the same arithmetic. On XLA:CPU it spends
 more than half its time in the elementwise passes between its thin ``(2D, 2D) @ (2D, B)``
 products and runs them on one thread. ``_sweep.cc`` does each block of samples from
-start to end in cache, as ``BB``-wide FMAs over the samples (8 in double, 16 in
-single precision), and splits the blocks over the process's cores; it is an XLA FFI
-target, so it runs inside ``jax.jit`` like any other op (docs/qntk.md, benchmarks).
+start to end in cache, as SIMD FMAs over the samples (blocks of 8 in double, 16 in
+single precision), and shares the blocks between the calling thread and XLA's own
+intra-op thread pool (threads of its own would compete with that pool's spinning
+workers: 1.6x slower measured); it is an XLA FFI target, so it runs inside ``jax.jit``
+like any other op (docs/qntk.md, benchmarks).
 
 It is compiled the first time it is asked for, with the C++ compiler of the machine
 (``$CXX``, else ``g++`` or ``c++``; ``-O3 -march=native``) against the XLA FFI
@@ -138,7 +140,8 @@ def sweep(tl, RO, p0, cos, sin, *, with_mu: bool = True, threads: int = 0):
         RO: ``(2D, 2D)`` ``realmat(O)``; p0: ``(2D,)`` real input state.
         cos, sin: ``(L, B)`` :math:`\cos h_\ell\theta_\ell` and :math:`\sin h_\ell\theta_\ell`.
         with_mu: compute μ (else NaN).
-        threads: threads to split the samples over (0: one per available core).
+        threads: threads to share the blocks of samples among, the calling one included
+            (0: the caller and every thread of XLA's intra-op pool; 1: the caller alone).
 
     Returns:
         ``(eps (B,), grad (B, L), K (B,), mu (B,))`` in the circuit's real type.
