@@ -5,7 +5,9 @@ the same run. The step's work is counted as the FLOPs a dense implementation mus
 network (20 networks: 10 real–imaginary pairs): the forward GEMM (n x 13 x N, inputs plus
 bias column), the read-out reduction (2nN), the backward mask GEMM (13 x n x N) and the
 read-out gradient (2nN). ``--ablation`` also times the parts of the chunk body alone, each
-against its own FLOPs. The structured step is timed twice in the same run: networks
+against its own FLOPs. The native fused kernel (``qsntk/native/pair_gd.cc``, what
+``structured_gd_fn`` runs on a CPU where it is built) is timed first; the XLA structured
+step (``native=False``) is timed twice in the same run: networks
 split over one XLA CPU device per core (what ``qsntk supervised`` uses, see
 ``qsntk.hostdevices``) and all on one device. Also timed: the generic autodiff path
 (``gd_fn``) on the same problem.
@@ -133,13 +135,22 @@ def main() -> None:
                  "cpu_devices": len(jax.devices())}
     rate0 = gemm_rate()
     nd = len(jax.devices())
+    import qsntk.native
+
+    if qsntk.native.available():     # the fused kernel (the default on a CPU), one call
+        s = per_step(ens.structured_gd_fn(model, pb.x_train, pb.y_train, 1.0, native=True))
+        rows.append(("native kernel (pair_gd.cc)", s))
+    else:
+        print(f"native kernel not available: {qsntk.native.why_not()}")
+    res["native_why_not"] = qsntk.native.why_not()
     for c in [int(v) for v in args.chunks.split(",")]:
-        s = per_step(ens.structured_gd_fn(model, pb.x_train, pb.y_train, 1.0, chunk=c))
-        rows.append((f"structured, chunk {c}, {nd} devices", s))
+        s = per_step(ens.structured_gd_fn(model, pb.x_train, pb.y_train, 1.0, chunk=c,
+                                          native=False))
+        rows.append((f"structured XLA, chunk {c}, {nd} devices", s))
         if nd > 1:
             s = per_step(ens.structured_gd_fn(model, pb.x_train, pb.y_train, 1.0, chunk=c,
-                                              devices=jax.devices()[:1]))
-            rows.append((f"structured, chunk {c}, 1 device", s))
+                                              devices=jax.devices()[:1], native=False))
+            rows.append((f"structured XLA, chunk {c}, 1 device", s))
     part_flop = {}
     if args.ablation:
         for part in ("forward GEMM", "forward GEMM + read-out", "backward mask GEMM"):

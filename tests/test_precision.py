@@ -40,7 +40,7 @@ def test_ensemble_step_asks_for_full_float32():
     x = jnp.asarray(np.random.default_rng(0).choice([-1.0, 1.0], (24, 6)), jnp.float32)
     y = jnp.asarray(np.random.default_rng(1).normal(size=24) * (1 + 0.5j), jnp.complex64)
     params = ens.init_ensemble(model, 6, 2, key=jax.random.PRNGKey(0), dtype=jnp.float32)
-    gd = ens.structured_gd_fn(model, x, y, 0.1, chunk=8, devices=jax.devices()[:1])
+    gd = ens.structured_gd_fn(model, x, y, 0.1, chunk=8, devices=jax.devices()[:1], native=False)
     n, bad = _all_highest(jax.make_jaxpr(lambda p: gd(p, 1))(params))
     assert n >= 3 and not bad, bad
 

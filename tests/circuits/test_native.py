@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import qsntk.native as lib
 from qsntk.circuits import fast, kernel, model, native
 from qsntk.errors import InputError
 
@@ -88,8 +89,8 @@ def test_native_refuses_what_it_cannot_run(monkeypatch):
     comp, O, th, psi0 = _problem(2, 3, 4)
     with pytest.raises(InputError, match="one shared two-level circuit"):
         kernel.qntk_batch(comp, O, th, psi0, method="hvp", native=True)
-    monkeypatch.setitem(native._state, "ok", False)
-    monkeypatch.setitem(native._state, "why", "RuntimeError: no C++ compiler found")
+    monkeypatch.setitem(lib._state, "ok", False)
+    monkeypatch.setitem(lib._state, "why", "RuntimeError: no C++ compiler found")
     with pytest.raises(InputError, match="not available: RuntimeError: no C"):
         kernel.qntk_batch(comp, O, th, psi0, native=True)
     st = kernel.qntk_batch(comp, O, th, psi0)                      # falls back to pure JAX
@@ -100,7 +101,7 @@ def test_native_refuses_what_it_cannot_run(monkeypatch):
 def test_native_can_be_switched_off(tmp_path):
     """QSNTK_NATIVE=0: not available, the reason named, nothing built (fresh process)."""
     env = dict(os.environ, QSNTK_NATIVE="0", QSNTK_CACHE_DIR=str(tmp_path), JAX_PLATFORMS="cpu")
-    code = ("from qsntk.circuits import native; "
+    code = ("from qsntk import native; "
             "print(native.available(), '|', native.why_not())")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120)
@@ -113,11 +114,11 @@ def test_native_can_be_switched_off(tmp_path):
 def test_native_build_is_cached_by_source_and_cpu(tmp_path, monkeypatch):
     """A fresh cache directory gets one whole library, named by the key of what built it."""
     monkeypatch.setenv("QSNTK_CACHE_DIR", str(tmp_path))
-    cxx = native._compiler()
-    path = native._build()
-    assert path == native.library_path(cxx) and path.is_file() and path.parent.parent == tmp_path
+    cxx = lib._compiler()
+    path = lib._build()
+    assert path == lib.library_path(cxx) and path.is_file() and path.parent.parent == tmp_path
     assert [p.name for p in path.parent.iterdir()] == [path.name]          # no temporary left
-    assert native._build() == path                                         # built once
+    assert lib._build() == path                                            # built once
 
 
 @needs_native

@@ -59,8 +59,8 @@ x = jnp.asarray(rng.choice([-1.0, 1.0], size=(50, 6)))
 y = jnp.asarray(rng.normal(size=50) + 1j * rng.normal(size=50))
 m = paper_pair(23)
 p = ens.init_ensemble(m, 6, 3, key=jax.random.PRNGKey(0), dtype=jnp.float64)
-both = ens.structured_gd_fn(m, x, y, 0.3, chunk=16)(p, 4)
-one = ens.structured_gd_fn(m, x, y, 0.3, chunk=16, devices=jax.devices()[:1])(p, 4)
+both = ens.structured_gd_fn(m, x, y, 0.3, chunk=16, native=False)(p, 4)     # the XLA split
+one = ens.structured_gd_fn(m, x, y, 0.3, chunk=16, devices=jax.devices()[:1], native=False)(p, 4)
 auto = ens.gd_fn(m.apply, x, y, 0.3, chunk=16)(p, 4)
 leaf = lambda t: jax.tree_util.tree_leaves(t)
 assert ens._net_mesh(6, None).devices.size == 2  # the six networks are split over both

@@ -240,7 +240,8 @@ def _net_mesh(n_nets: int, devices):
 _FULL = jax.lax.Precision.HIGHEST
 
 
-def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None) -> Callable:
+def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None,
+                     native: bool | None = None) -> Callable:
     r"""Fast :func:`gd_fn` for the paper's pair of one-hidden-layer networks.
 
     With :math:`z = a\,x W_1 + c\,b_1`, :math:`f = s \sum_j \sigma(z_j) w_{2j} + c\,b_2`
@@ -259,6 +260,13 @@ def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None)
     ``2E`` (:func:`jax.shard_map`), each device stepping its own networks one after
     another. On CPU that needs one XLA device per core (:mod:`qsntk.hostdevices`);
     with one device the step is the same program without the split.
+
+    ``native``: for ReLU networks on a CPU, run the steps through the fused kernel of
+    :mod:`qsntk.native` (``pair_gd.cc``: the same arithmetic, the rows' activations kept in
+    cache between the forward and the backward pass, networks shared over the cores, all
+    ``n_steps`` in one call): ``None`` where it is available, ``True`` always (an error where
+    it is not), ``False`` never. It agrees with this program to float rounding (the sums
+    over rows are taken in a different order), ``tests/dynamics/test_native_gd.py``.
     """
     from qsntk.nets.activations import get_activation
 
@@ -269,6 +277,15 @@ def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None)
     a = float(net.W_std / np.sqrt(d)) if ntk else 1.0  # python floats: weakly typed in jnp
     s = float(net.W_std / np.sqrt(N)) if ntk else 1.0
     c = float(net.b_std) if ntk else 1.0
+    if native or native is None:
+        from qsntk import native as lib
+
+        if native and net.activation != "relu":
+            raise InputError(f"native=True needs ReLU networks, not {net.activation!r}")
+        if native and not lib.available():
+            raise InputError(f"the native kernels are not available: {lib.why_not()}")
+        if net.activation == "relu" and lib.available():
+            return _native_gd_fn(x, y, eta, a=a, s=s, c=c)
     act = get_activation(net.activation)
     dact = jax.vmap(jax.vmap(jax.grad(act))) if net.activation != "relu" else None
     xs, ys_re, ws = _chunks(x, y.real, chunk)
@@ -328,5 +345,31 @@ def structured_gd_fn(model, x, y, eta: float, *, chunk: int = 128, devices=None)
         home = jax.tree_util.tree_leaves(params)[0].sharding
         out = split[E](jax.device_put(packed, on_mesh), jax.device_put(ys, on_mesh), n_steps)
         return unpack(jax.device_put(out, home), E)
+
+    return run
+
+
+def _native_gd_fn(x, y, eta: float, *, a: float, s: float, c: float) -> Callable:
+    """:func:`structured_gd_fn` through ``qsntk/native/pair_gd.cc`` (see there)."""
+    n = x.shape[0]
+    xa = jnp.concatenate([x * a, jnp.full((n, 1), c, x.dtype)], axis=1)      # (n, d+1)
+    yr, yi = y.real, y.imag
+    pack, unpack = jax.jit(_pack), jax.jit(_unpack, static_argnums=1)
+
+    @jax.jit
+    def call(packed, n_steps):
+        W1, b1, w2, b2 = packed
+        dt = W1.dtype
+        G = W1.shape[0]
+        ys = jnp.concatenate([jnp.broadcast_to(yr, (G // 2, n)), jnp.broadcast_to(yi, (G // 2, n))])
+        name = "qsntk_pair_gd_f32" if dt == jnp.float32 else "qsntk_pair_gd_f64"
+        shapes = tuple(jax.ShapeDtypeStruct(t.shape, dt) for t in packed)
+        f = jax.ffi.ffi_call(name, shapes, vmap_method="sequential")
+        return f(xa.astype(dt), ys.astype(dt), W1, b1, w2, b2, n_steps,
+                 eta=np.float64(eta), s=np.float64(s), c=np.float64(c))
+
+    def run(params, n_steps):
+        E = params["params"]["re"]["Dense_0"]["kernel"].shape[0]
+        return unpack(call(pack(params), jnp.asarray(n_steps, jnp.int32)), E)
 
     return run
