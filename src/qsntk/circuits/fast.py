@@ -195,23 +195,23 @@ def angle_columns(h, thetas, *, in_range: bool | None = None):
     angles split over devices), from ``jnp.sin``/``jnp.cos`` when they are not; traced
     angles take :func:`qsntk.special.sincos`, which checks inside the program.
     """
-    if isinstance(thetas, jax.core.Tracer) or isinstance(h, jax.core.Tracer):
-        mode = "checked"
-    else:
-        if in_range is None:
-            in_range = angles_in_range(h, thetas)
-        mode = "poly" if in_range else "libm"
-    return _columns(thetas, h, mode=mode)
+    return _columns(thetas, h, mode=_sincos_mode(h, thetas, in_range))
 
 
 def angle_rows(h, thetas):
     """:func:`angle_columns` as two ``(L, B)`` arrays (for :func:`qsntk.circuits.native.sweep`),
     the same values."""
+    return _columns(thetas, h, mode=_sincos_mode(h, thetas, None), rows=True)
+
+
+def _sincos_mode(h, thetas, in_range):
+    """``checked`` for traced angles, else ``poly`` or ``libm`` by the range (checked on the
+    host when ``in_range`` is None)."""
     if isinstance(thetas, jax.core.Tracer) or isinstance(h, jax.core.Tracer):
-        mode = "checked"
-    else:
-        mode = "poly" if angles_in_range(h, thetas) else "libm"
-    return _columns(thetas, h, mode=mode, rows=True)
+        return "checked"
+    if in_range is None:
+        in_range = angles_in_range(h, thetas)
+    return "poly" if in_range else "libm"
 
 
 def scaled_angle_columns(h_theta, *, in_range: bool):

@@ -280,8 +280,7 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
             # and no transfer to the host (0.5 us per sample at Fig. 1's size as their own call)
             return _qntk_batch_native(comp, O, thetas, psi0, target, with_mu=with_mu,
                                       dtype=dtype)
-    if (method == "taylor" and isinstance(comp, TwoLevel) and comp.first.ndim == 2
-            and jnp.ndim(thetas) == 2 and 1 <= jnp.shape(thetas)[-1] <= fast.UNROLL_MAX_LAYERS):
+    if shared and jnp.shape(thetas)[-1] <= fast.UNROLL_MAX_LAYERS:
         traced = any(isinstance(x, jax.core.Tracer)
                      for x in jax.tree_util.tree_leaves((comp, O, thetas, psi0, target)))
         mesh = None if traced else _sample_mesh(jnp.shape(thetas)[0])   # under jit: one device

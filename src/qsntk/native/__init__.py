@@ -15,7 +15,7 @@ the reference (tests compare the two) and the path wherever they are not availab
 
 The library is built the first time a kernel is asked for, with the machine's C++
 compiler (``$CXX``, else ``g++``, ``c++`` or ``clang++``; ``-O3 -march=native``) against
-the XLA FFI headers that ship with jaxlib, into ``$QSNTK_CACHE_DIR`` (default
+the XLA FFI headers that ship with jaxlib (``common.h`` holds what both share), into ``$QSNTK_CACHE_DIR`` (default
 ``~/.cache/qsntk``) under a name keyed by the sources, the flags, the compiler, jaxlib's
 version and the CPU, and written atomically (a concurrent build finds a whole file or
 none). Where there is no compiler, the build fails, the default JAX backend is not the
@@ -35,10 +35,11 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["available", "why_not", "library_path", "SOURCES", "FLAGS", "TARGETS"]
+__all__ = ["available", "why_not", "library_path", "SOURCES", "HEADERS", "FLAGS", "TARGETS"]
 
 HERE = Path(__file__).resolve().parent
 SOURCES = (HERE / "qntk_sweep.cc", HERE / "pair_gd.cc")
+HEADERS = (HERE / "common.h",)
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-std=c++17", "-shared", "-fPIC",
          "-pthread")
 TARGETS = {"qsntk_qntk_sweep_f64": "QsntkSweepF64", "qsntk_qntk_sweep_f32": "QsntkSweepF32",
@@ -75,7 +76,7 @@ def library_path(cxx: str) -> Path:
                                  timeout=30).stdout.splitlines()[:1]
     except (OSError, subprocess.SubprocessError):
         version = []
-    parts = [p.read_text() for p in SOURCES] + [" ".join(FLAGS), cxx, *version,
+    parts = [p.read_text() for p in SOURCES + HEADERS] + [" ".join(FLAGS), cxx, *version,
                                                 jaxlib.__version__, _cpu_signature()]
     key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     root = Path(os.environ.get("QSNTK_CACHE_DIR") or Path.home() / ".cache" / "qsntk")

@@ -14,24 +14,19 @@
 // never goes to memory. Networks are claimed one at a time by the calling thread and by tasks
 // on XLA's intra-op thread pool; each runs all its steps before the next network.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <memory>
-#include <thread>
 #include <vector>
 
+#include "common.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
 
 namespace {
 
-typedef double pd4 __attribute__((vector_size(32), aligned(8)));
-typedef float pf8 __attribute__((vector_size(32), aligned(4)));
-template <typename T> struct PSimd;
-template <> struct PSimd<double> { using v = pd4; static constexpr int W = 4; };
-template <> struct PSimd<float> { using v = pf8; static constexpr int W = 8; };
+template <typename T>
+using PSimd = qsntk_native::Simd<T>;
 
 constexpr int R = 18;               // rows per pass: z of R rows x N (360 KB at N = 5000, f32),
                                     // three six-row blocks; with Wa and gA it fits a 1 MiB L2
@@ -213,29 +208,6 @@ void net_steps(Net<T>& nb, const T* xa, int n, int d, const T* y, T* W1, T* b1, 
   *b2 = bias2;
 }
 
-template <typename T>
-struct GdJob {
-  const T *xa, *ys;
-  T *W1, *b1, *w2, *b2;
-  int G, n, d, N;
-  int64_t steps;
-  T eta, s, c;
-  std::atomic<int> next{0};
-  std::atomic<int> active{0};
-
-  void run() {
-    active.fetch_add(1);
-    Net<T> nb;
-    bool sized = false;
-    for (int g; (g = next.fetch_add(1)) < G;) {
-      if (!sized) { nb.size(d + 1, N); sized = true; }
-      net_steps<T>(nb, xa, n, d, ys + (size_t)g * n, W1 + (size_t)g * d * N, b1 + (size_t)g * N,
-                   w2 + (size_t)g * N, b2 + g, steps, eta, s, c);
-    }
-    active.fetch_sub(1);
-  }
-};
-
 template <typename T, ffi::DataType DT>
 ffi::Error PairGd(ffi::ThreadPool pool, ffi::Buffer<DT> xa, ffi::Buffer<DT> ys,
                   ffi::Buffer<DT> W1, ffi::Buffer<DT> b1, ffi::Buffer<DT> w2, ffi::Buffer<DT> b2,
@@ -246,25 +218,25 @@ ffi::Error PairGd(ffi::ThreadPool pool, ffi::Buffer<DT> xa, ffi::Buffer<DT> ys,
   if (xd.size() != 2 || wd.size() != 3 || yd.size() != 2 || xd[1] != wd[1] + 1 ||
       yd[0] != wd[0] || yd[1] != xd[0])
     return ffi::Error::InvalidArgument("qsntk pair_gd: shapes (n, d+1), (G, n), (G, d, N) expected");
-  auto job = std::make_shared<GdJob<T>>();
-  job->G = (int)wd[0]; job->d = (int)wd[1]; job->N = (int)wd[2]; job->n = (int)xd[0];
-  job->steps = *n_steps.typed_data();
-  job->eta = (T)eta; job->s = (T)s; job->c = (T)c;
+  const int G = (int)wd[0], d = (int)wd[1], N = (int)wd[2], n = (int)xd[0];
+  const int64_t steps = *n_steps.typed_data();
   // outputs start as copies of the inputs and are updated in place
   std::memcpy(W1o->typed_data(), W1.typed_data(), W1.size_bytes());
   std::memcpy(b1o->typed_data(), b1.typed_data(), b1.size_bytes());
   std::memcpy(w2o->typed_data(), w2.typed_data(), w2.size_bytes());
   std::memcpy(b2o->typed_data(), b2.typed_data(), b2.size_bytes());
-  job->xa = xa.typed_data(); job->ys = ys.typed_data();
-  job->W1 = W1o->typed_data(); job->b1 = b1o->typed_data();
-  job->w2 = w2o->typed_data(); job->b2 = b2o->typed_data();
-  if (job->steps <= 0) return ffi::Error::Success();
+  if (steps <= 0) return ffi::Error::Success();
+  const T* x = xa.typed_data();
+  const T* y = ys.typed_data();
+  T *w1p = W1o->typed_data(), *b1p = b1o->typed_data(), *w2p = w2o->typed_data(),
+    *b2p = b2o->typed_data();
   // one worker per pool thread, the caller being one of them: a third worker on two cores would
   // time-share a core and its L2, which holds one network's z, Wa and gA
-  const int64_t helpers = std::max<int64_t>(0, std::min<int64_t>(pool.num_threads() - 1, job->G - 1));
-  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([job] { job->run(); });
-  job->run();
-  while (job->active.load() > 0) std::this_thread::yield();
+  qsntk_native::share<Net<T>>(pool, G, pool.num_threads() - 1, [&](int64_t g, Net<T>& nb) {
+    if (nb.Wa.empty()) nb.size(d + 1, N);
+    net_steps<T>(nb, x, n, d, y + (size_t)g * n, w1p + (size_t)g * d * N, b1p + (size_t)g * N,
+                 w2p + (size_t)g * N, b2p + g, steps, (T)eta, (T)s, (T)c);
+  });
   return ffi::Error::Success();
 }
 

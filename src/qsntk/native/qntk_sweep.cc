@@ -14,25 +14,18 @@
 // where (i Sigma_l) p = roll(p, D) * sign_l on a real state p = [Re, Im] of length n2 = 2D.
 // Blocks of BB samples are shared between the calling thread and XLA's intra-op thread pool.
 #include <algorithm>
-#include <atomic>
-#include <memory>
 #include <cmath>
 #include <cstdint>
-#include <thread>
 #include <vector>
 
+#include "common.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
 
 namespace {
 
-// 32-byte SIMD vectors (GCC/Clang vector extensions), loaded and stored unaligned
-typedef double d4 __attribute__((vector_size(32), aligned(8)));
-typedef float f8 __attribute__((vector_size(32), aligned(4)));
-template <typename T> struct Simd;
-template <> struct Simd<double> { using v = d4; static constexpr int W = 4; };
-template <> struct Simd<float> { using v = f8; static constexpr int W = 8; };
+using qsntk_native::Simd;
 
 // out[i][b] = sum_j M[i][j] in[j][b], M (n x n) row-major, states [n][BB], BB = 2 vectors.
 // Eight rows times one vector at a time: eight independent FMA chains cover the FMA latency and
@@ -258,34 +251,6 @@ void sweep_block(const Dims& d, const T* GT, const T* G, const T* sign, const T*
   }
 }
 
-// The blocks of one call, claimed one at a time by the calling thread and by helper tasks on
-// XLA's intra-op thread pool. Helpers hold it by shared_ptr: one that starts after the caller
-// has returned finds no block left and touches nothing else.
-template <typename T>
-struct Job {
-  Dims d;
-  std::vector<T> GT, G;             // copies: a late helper must not read freed XLA buffers
-  const T *sign, *h, *rot, *psi0, *cs, *sn;
-  T *eps, *grad, *K, *mu;
-  bool with_mu;
-  int64_t blocks;
-  std::atomic<int64_t> next{0};
-  std::atomic<int> active{0};
-
-  void run() {
-    active.fetch_add(1);
-    std::vector<T> buf;
-    constexpr int BB = 2 * Simd<T>::W;
-    for (int64_t k; (k = next.fetch_add(1)) < blocks;) {
-      const int64_t b0 = k * BB;
-      const int nb = (int)std::min<int64_t>(BB, d.B - b0);
-      sweep_block<T, BB>(d, GT.data(), G.data(), sign, h, rot, psi0, cs, sn, b0, nb, with_mu,
-                         eps, grad, K, mu, buf);
-    }
-    active.fetch_sub(1);
-  }
-};
-
 template <typename T, ffi::DataType DT>
 ffi::Error Sweep(ffi::ThreadPool pool, ffi::Buffer<DT> gt, ffi::Buffer<DT> sign,
                  ffi::Buffer<DT> h, ffi::Buffer<DT> rot, ffi::Buffer<DT> psi0, ffi::Buffer<DT> cs,
@@ -296,30 +261,25 @@ ffi::Error Sweep(ffi::ThreadPool pool, ffi::Buffer<DT> gt, ffi::Buffer<DT> sign,
   auto cd = cs.dimensions();
   if (gd.size() != 3 || gd[1] != gd[2] || gd[1] % 2 != 0 || cd.size() != 2 || cd[0] != gd[0])
     return ffi::Error::InvalidArgument("qsntk sweep: shapes (L, n2, n2) and (L, B) expected");
-  auto job = std::make_shared<Job<T>>();
-  job->d = Dims{(int)gd[0], (int)gd[1], (int64_t)cd[1]};
-  const int L = job->d.L, n2 = job->d.n2;
-  const size_t nm = (size_t)L * n2 * n2;
+  const Dims d{(int)gd[0], (int)gd[1], (int64_t)cd[1]};
+  const int L = d.L, n2 = d.n2;
   const T* GT = gt.typed_data();
-  job->GT.assign(GT, GT + nm);
-  job->G.resize(nm);                // G_l = GT_l^T, row-major, for the adjoint sweep
+  std::vector<T> G((size_t)L * n2 * n2);  // G_l = GT_l^T, row-major, for the adjoint sweep
   for (int l = 0; l < L; ++l)
     for (int i = 0; i < n2; ++i)
       for (int j = 0; j < n2; ++j)
-        job->G[(size_t)l * n2 * n2 + (size_t)i * n2 + j] = GT[(size_t)l * n2 * n2 + (size_t)j * n2 + i];
-  job->sign = sign.typed_data(); job->h = h.typed_data(); job->rot = rot.typed_data();
-  job->psi0 = psi0.typed_data(); job->cs = cs.typed_data(); job->sn = sn.typed_data();
-  job->eps = eps->typed_data(); job->grad = grad->typed_data();
-  job->K = K->typed_data(); job->mu = mu->typed_data();
-  job->with_mu = with_mu != 0;
+        G[(size_t)l * n2 * n2 + (size_t)i * n2 + j] = GT[(size_t)l * n2 * n2 + (size_t)j * n2 + i];
   constexpr int BB = 2 * Simd<T>::W;
-  job->blocks = (job->d.B + BB - 1) / BB;
-  // helpers: one per pool thread (or threads - 1), never more than there are blocks to share
-  int64_t helpers = threads > 0 ? threads - 1 : pool.num_threads();
-  helpers = std::max<int64_t>(0, std::min<int64_t>(helpers, job->blocks - 1));
-  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([job] { job->run(); });
-  job->run();
-  while (job->active.load() > 0) std::this_thread::yield();
+  const int64_t blocks = (d.B + BB - 1) / BB;
+  const int64_t helpers = threads > 0 ? threads - 1 : pool.num_threads();
+  qsntk_native::share<std::vector<T>>(pool, blocks, helpers, [&](int64_t k, std::vector<T>& buf) {
+    const int64_t b0 = k * BB;
+    const int nb = (int)std::min<int64_t>(BB, d.B - b0);
+    sweep_block<T, BB>(d, GT, G.data(), sign.typed_data(), h.typed_data(), rot.typed_data(),
+                       psi0.typed_data(), cs.typed_data(), sn.typed_data(), b0, nb, with_mu != 0,
+                       eps->typed_data(), grad->typed_data(), K->typed_data(), mu->typed_data(),
+                       buf);
+  });
   return ffi::Error::Success();
 }
 
