@@ -150,6 +150,66 @@ def test_learning_rate_bound():
     for f, grows in ((0.99, False), (1.01, True)):
         d = lin.decay(lam, N_TRAIN, [f * prob.eta_max * 2000], eta=f * prob.eta_max)
         assert (np.abs(d).max() > 1) == grows
+        d_inf = lin.decay(lam, N_TRAIN, [np.inf], eta=f * prob.eta_max)
+        assert np.isinf(d_inf).any() == grows and np.all((d_inf == 0) | np.isinf(d_inf))
+
+
+def _feature_channel(rows, n_test=7, seed=11):
+    """A real kernel K = F Fᵀ of random features on ``rows`` train + ``n_test`` test inputs;
+    repeating a train row makes the train block singular."""
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(rows + n_test, 30)) / np.sqrt(30)
+    return F, rng.normal(size=rows + n_test)
+
+
+def test_tau_infinity_is_the_kernel_regression_solve():
+    """Positive-definite train block: μ(∞) = K_xB K_BB⁻¹ y (np.linalg.solve) and Ψ_B(∞) = y_B."""
+    F, y = _feature_channel(20)
+    K = F @ F.T
+    tr, te = np.arange(20), np.arange(20, 27)
+    ch = lin.make_channel(K[np.ix_(tr, tr)], K[np.ix_(te, tr)], y[tr], y[te])
+    assert ch.evals.min() > 1e-3 * ch.evals.max()
+    p = lin.predict_channel(ch, 20, [np.inf], eta=0.9 * 20 / ch.evals.max())
+    np.testing.assert_allclose(p["mu_train"][0], y[tr], atol=1e-12)
+    np.testing.assert_allclose(p["mu_test"][0], K[np.ix_(te, tr)] @ np.linalg.solve(K[np.ix_(tr, tr)], y[tr]),
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("eta_factor", [None, 0.9])
+def test_tau_infinity_of_a_singular_kernel_is_its_large_time_limit(eta_factor):
+    """A repeated train input with a different target cannot be fitted: the train loss at τ = ∞
+    is the null-space residual, equal to the loss at very large finite τ and to the
+    pseudo-inverse (lstsq) solution; the test prediction is K_xB K_BB⁺ y."""
+    F, y = _feature_channel(20)
+    F = np.vstack([F[:20], F[:1], F[20:]])           # train row 0 repeated as train row 20
+    y = np.concatenate([y[:20], [y[0] + 1.0], y[20:]])
+    K = F @ F.T
+    tr, te = np.arange(21), np.arange(21, 28)
+    Kbb = K[np.ix_(tr, tr)]
+    ch = lin.make_channel(Kbb, K[np.ix_(te, tr)], y[tr], y[te])
+    assert (~ch.keep).sum() == 1                      # exactly one null mode
+    eta = None if eta_factor is None else eta_factor * 21 / ch.evals.max()
+    lam_min = ch.evals[ch.keep].min()
+    big = 200 * 21 / lam_min                           # e^{-400} of the slowest learnable mode
+    L = lin.channel_losses(ch, 21, 7, [big, np.inf], eta=eta)
+    np.testing.assert_allclose(L["train_mu"][1], L["train_mu"][0], rtol=1e-9)
+    np.testing.assert_allclose(L["train_mu"][1], 0.5, rtol=1e-9)   # (±1/2)² twice: the rows' mean is fitted
+    fit = K[np.ix_(te, tr)] @ np.linalg.lstsq(Kbb, y[tr], rcond=1e-10)[0]
+    p = lin.predict_channel(ch, 21, [big, np.inf], eta=eta)
+    np.testing.assert_allclose(p["mu_test"][1], fit, rtol=1e-8)
+    np.testing.assert_allclose(p["mu_test"][0], fit, rtol=1e-8)
+
+
+def test_explicit_gd_diverges_just_above_eta_max_and_converges_just_below():
+    """η_max = |B|/λ_max(Ω_RI) from explicit GD of the linearized model, not from the formula."""
+    model = MODELS["pair"]
+    prob = _problem(model)
+    losses = {}
+    for f in (0.98, 1.02):
+        sim, _, _ = _linearized_gd(model, f * prob.eta_max, [0, 400])
+        losses[f] = sim[:, 0]
+    assert losses[0.98][1] < losses[0.98][0]
+    assert losses[1.02][1] > 1e3 * losses[1.02][0]
 
 
 def test_bad_inputs_are_named():
@@ -164,3 +224,17 @@ def test_bad_inputs_are_named():
         prepare(prob_K, bad, SPLIT)
     with pytest.raises(InputError, match="largest kernel eigenvalue"):
         lin.eta_max(0.0, 10)
+    F, y = _feature_channel(5, n_test=3)
+    K = F @ F.T
+    Kxb = K[5:, :5].copy()
+    Kxb[1, 2] = np.inf
+    with pytest.raises(InputError, match="test-train kernel"):
+        lin.make_channel(K[:5, :5], Kxb, y[:5], y[5:])
+    with pytest.raises(InputError, match="NNGP test diagonal"):
+        lin.make_channel(K[:5, :5], K[5:, :5], y[:5], y[5:], nngp_train=K[:5, :5],
+                         nngp_test_train=K[5:, :5], nngp_test_diag=np.array([1.0, np.nan, 1.0]))
+    prob = _problem(MODELS["pair"])
+    f0 = np.ones((N_STATES, 2), complex)
+    f0[4, 1] = np.nan
+    with pytest.raises(InputError, match="initial outputs"):
+        ensemble_losses(prob, [0.0], f0, SPLIT, PSI_T)

@@ -304,9 +304,27 @@ def test_bad_settings_are_named(target_file):
     for kw, msg in [(dict(widths=[0]), "width"), (dict(members=0), "members"),
                     (dict(eta_factor=2.5), "eta_factor"), (dict(activation="swish"), "activation"),
                     (dict(targets=["nope"]), "unknown target"), (dict(precision="half"), "precision"),
-                    (dict(bogus=1), "unknown setting"), (dict(targets=[f, f]), "repeats the name")]:
+                    (dict(bogus=1), "unknown setting"), (dict(targets=[f, f]), "repeats the name"),
+                    (dict(seed=2**31), "seed must be below")]:
         with pytest.raises(InputError, match=msg):
             _cfg(f, **kw)
+
+
+def test_a_malformed_metrics_file_is_named_on_resume_and_left_alone(target_file, tmp_path):
+    f, _ = target_file
+    cfg = _cfg(f, widths=[8], members=2, steps=5, n_log=3)
+    out = tmp_path / "run"
+    run_supervised(out, cfg)
+    m = json.loads((out / "metrics.json").read_text())
+    del m["analytic"]["t0_n40"]["eta"]                      # e.g. edited by hand
+    (out / "metrics.json").write_text(json.dumps(m))
+    before = (out / "metrics.json").read_bytes()
+    with pytest.raises(InputError, match="analytic entry 't0_n40' has no valid learning rate"):
+        run_supervised(out, cfg)
+    assert (out / "metrics.json").read_bytes() == before
+    (out / "metrics.json").write_text("[1, 2]")
+    with pytest.raises(InputError, match="not a JSON object"):
+        run_supervised(out, cfg)
 
 
 def test_cli_runs_and_rejects_bad_input(target_file, tmp_path):

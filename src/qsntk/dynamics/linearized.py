@@ -35,9 +35,14 @@ with :math:`P = K_{xB}V`, :math:`Q = V^T\mathcal K_{Bx}`; on the train set
 :math:`\mathbb E\|\gamma_B\|^2 = \sum_k d_k^2 (V^T\mathcal K_{BB}V)_{kk}`.
 :math:`L_\Psi \simeq L_\mu + L_\gamma` (eq. 18) for a large ensemble.
 
-Modes with :math:`\lambda_k \le` ``rcond`` :math:`\cdot\lambda_{\max}` are treated as
-unlearnable in test predictions (:math:`g_k = 0`): for a positive semi-definite
-kernel their test coupling vanishes too, and keeping them only adds round-off.
+**Null modes.** Modes with :math:`\lambda_k \le` ``rcond`` :math:`\cdot\lambda_{\max}` are
+the kernel's null space (to round-off): they do not move at any time, on the train set
+(:math:`d_k = 1`) nor in test predictions (:math:`g_k = 0`) — the pseudo-inverse
+convention. For a positive semi-definite kernel their test coupling vanishes too, and keeping
+them would only add round-off. At :math:`\tau = \infty` the learnable modes are fitted
+(:math:`d_k = 0`, :math:`g_k = 1/\lambda_k`), so the train loss at :math:`\tau=\infty` is
+zero only for a positive-definite kernel; a singular one (repeated inputs, an empirical kernel
+with fewer parameters than train points) keeps the residual of its null space.
 
 A complex target with a decoupled kernel (independent real and imaginary
 networks, :math:`\Omega_{RI} = \mathrm{diag}(\Theta_1, \Theta_2)`) splits into two real
@@ -115,13 +120,18 @@ def make_channel(K_train, K_test_train, y_train, y_test, *, nngp_train=None,
     check_finite("y_test", y_test)
     e = eig if eig is not None else eigh(K_train)
     V = e.evecs
-    P = np.asarray(K_test_train, np.float64) @ V
+    K_test_train = np.asarray(K_test_train, np.float64)
+    check_finite("test-train kernel", K_test_train)
+    P = K_test_train @ V
     keep = e.evals > rcond * max(e.evals[-1], 0.0)
     W_diag = r = M = tr = None
     have = [v is not None for v in (nngp_train, nngp_test_train, nngp_test_diag)]
     if any(have) and not all(have):
         raise InputError("give all three NNGP blocks (train, test-train, test diagonal) or none")
     if all(have):
+        for name, blk in zip(("NNGP train block", "NNGP test-train block", "NNGP test diagonal"),
+                             (nngp_train, nngp_test_train, nngp_test_diag)):
+            check_finite(name, np.asarray(blk, np.float64))
         W = V.T @ np.asarray(nngp_train, np.float64) @ V
         Q = V.T @ np.asarray(nngp_test_train, np.float64).T
         W_diag = np.diag(W).copy()
@@ -135,28 +145,32 @@ def decay(evals: np.ndarray, n_train: int, taus, *, eta: float | None = None) ->
     """Per-mode decay factors ``d_k(τ)``, shape ``(T, N)``.
 
     Continuous time (``eta=None``): ``exp(−2 λ τ / n)``; discrete GD
-    (``eta`` given, ``τ = η t``): ``(1 − 2 η λ / n)^t``. ``τ = inf`` gives 0.
+    (``eta`` given, ``τ = η t``): ``(1 − 2 η λ / n)^t``. Eigenvalues below 0
+    (round-off) count as 0. At ``τ = inf``, the limit: 0 for a decaying mode, 1 for
+    λ = 0, and for discrete GD at an unstable rate ``inf`` (``|1 − 2ηλ/n| > 1``) or
+    ``nan`` (``= 1``: the mode oscillates for ever).
     """
     taus = np.asarray(taus, np.float64).reshape(-1, 1)
     lam = np.maximum(evals, 0.0)[None, :]
+    inf = np.isinf(taus)
     if eta is None:
-        with np.errstate(invalid="ignore"):
-            out = np.exp(-2.0 * lam * taus / n_train)
-        return np.where(np.isinf(taus), 0.0, out)
+        out = np.exp(-2.0 * lam * np.where(inf, 0.0, taus) / n_train)
+        return np.where(inf, np.where(lam > 0, 0.0, 1.0), out)
     base = 1.0 - 2.0 * eta * lam / n_train
-    steps = taus / eta
+    steps = np.where(inf, 0.0, taus / eta)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mag = np.exp(steps * np.log(np.abs(base)))
         sign = np.where((base < 0) & (np.round(steps) % 2 == 1), -1.0, 1.0)
         out = np.where(base == 0, (steps == 0).astype(float), sign * mag)
-    return np.where(np.isinf(taus), 0.0, out)
+    at_inf = np.select([np.abs(base) < 1, base == 1, np.abs(base) > 1], [0.0, 1.0, np.inf], np.nan)
+    return np.where(inf, at_inf, out)
 
 
-def _g(ch: Channel, d: np.ndarray, n_train: int, taus, eta) -> np.ndarray:
-    lam = ch.evals[None, :]
+def _d_g(ch: Channel, n_train: int, taus, eta) -> tuple[np.ndarray, np.ndarray]:
+    """Train decay ``d`` and test gain ``g = (1 − d)/λ``, null modes frozen (d = 1, g = 0)."""
+    d = np.where(ch.keep[None, :], decay(ch.evals, n_train, taus, eta=eta), 1.0)
     safe = np.where(ch.keep, ch.evals, 1.0)[None, :]
-    g = (1.0 - d) / safe
-    return np.where(ch.keep[None, :], g, 0.0)
+    return d, np.where(ch.keep[None, :], (1.0 - d) / safe, 0.0)
 
 
 def channel_losses(ch: Channel, n_train: int, n_test: int, taus, *, eta: float | None = None) -> dict:
@@ -165,8 +179,7 @@ def channel_losses(ch: Channel, n_train: int, n_test: int, taus, *, eta: float |
     Returns a dict with ``train_mu``, ``test_mu`` and, when the NNGP was given,
     ``train_gamma``, ``test_gamma``; each of shape ``(T,)``.
     """
-    d = decay(ch.evals, n_train, taus, eta=eta)
-    g = _g(ch, d, n_train, taus, eta)
+    d, g = _d_g(ch, n_train, taus, eta)
     out = {"train_mu": (d**2) @ (ch.a**2)}
     mu_test = (g * ch.a[None, :]) @ ch.P.T
     out["test_mu"] = np.sum((mu_test - ch.y_test[None, :]) ** 2, axis=1)
@@ -188,8 +201,7 @@ def predict_channel(ch: Channel, n_train: int, taus, f0_train=None, f0_test=None
         dict with ``mu_train`` ``(T, N)``, ``mu_test`` ``(T, M)`` and, with
         initial outputs, ``gamma_train`` ``(T, N, E)``, ``gamma_test`` ``(T, M, E)``.
     """
-    d = decay(ch.evals, n_train, taus, eta=eta)
-    g = _g(ch, d, n_train, taus, eta)
+    d, g = _d_g(ch, n_train, taus, eta)
     V = ch.evecs
     y_train = V @ ch.a
     out = {"mu_train": y_train[None, :] - (d * ch.a[None, :]) @ V.T,

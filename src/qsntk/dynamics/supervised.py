@@ -157,7 +157,7 @@ def ensemble_losses(problem: Analytic, taus, f0, split: Split, psi_target, *,
     Returns:
         dict of ``(T, E)`` arrays ``train`` and ``test`` (per-member per-point losses).
     """
-    f0 = np.asarray(f0)
+    f0 = check_finite("initial outputs f0", np.asarray(f0))
     psi = np.asarray(psi_target)
     tr, te = split
     parts = [f0.real, f0.imag]

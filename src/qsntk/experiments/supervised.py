@@ -89,6 +89,8 @@ def validate(cfg: dict) -> None:
     check_choice("parameterization", cfg["parameterization"], ("ntk", "standard"))
     check_choice("precision", cfg["precision"], ("float32", "float64"))
     check_int_at_least("seed", cfg["seed"], 0)
+    if cfg["seed"] >= 2**31:  # the cells' network seeds are taken mod 2**31: s, s + 2**31 would collide
+        raise InputError(f"seed must be below 2**31 = {2**31}, got {cfg['seed']}")
     if not isinstance(cfg["linearized"], bool):
         raise InputError(f"linearized must be true or false, got {cfg['linearized']!r}")
 
@@ -489,6 +491,26 @@ class _Scaled:
         skip(self.bar, n * self.units)
 
 
+def _resumed_metrics(run) -> dict:
+    """``metrics.json`` of a resumed run, its layout checked where the run reads it (a
+    hand-edited or foreign file is named in one line instead of failing deep inside)."""
+    m = run.load_metrics()
+    where = f"metrics.json in {str(run.path)!r}"
+    if not isinstance(m, dict):
+        raise InputError(f"{where} is not a JSON object; rerun with --overwrite to start afresh")
+    m.setdefault("analytic", {})
+    m.setdefault("cells", {})
+    for part in ("analytic", "cells"):
+        if not isinstance(m[part], dict) or not all(isinstance(v, dict) for v in m[part].values()):
+            raise InputError(f"{where}: {part!r} must map names to objects; rerun with --overwrite")
+    for k, a in m["analytic"].items():
+        eta = a.get("eta")
+        if not isinstance(eta, (int, float)) or isinstance(eta, bool) or not 0 < eta < float("inf"):
+            raise InputError(f"{where}: analytic entry {k!r} has no valid learning rate 'eta' "
+                             f"(got {eta!r}); rerun with --overwrite")
+    return m
+
+
 def _figures(run, metrics: dict, cfg: dict, figures, title: str, *, done) -> list:
     """Fig. 2 and Fig. 3 files of the targets in ``done`` (all of whose cells are complete)."""
     from qsntk.experiments import supervised_plots as plots
@@ -529,9 +551,7 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
             if n >= tg.n_states:
                 raise InputError(f"train size {n} leaves no test states ({t} has {tg.n_states})")
     run = RunDir(out, _as_recorded(out, cfg), overwrite=overwrite, volatile=("checkpoint_s",))
-    metrics = run.load_metrics() if run.resumed else {}
-    metrics.setdefault("analytic", {})
-    metrics.setdefault("cells", {})
+    metrics = _resumed_metrics(run) if run.resumed else {"analytic": {}, "cells": {}}
     grid = log_steps(cfg["steps"], cfg["n_log"])
     units = work_units(cfg["train_sizes"], cfg["widths"])
     total = len(targets) * int(grid[-1]) * sum(units.values())
