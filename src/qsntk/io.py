@@ -33,6 +33,20 @@ from qsntk.errors import InputError
 __all__ = ["RunDir", "atomic_write_bytes", "atomic_write_json", "atomic_save_npz", "to_jsonable"]
 
 
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
     path = Path(path)
@@ -47,6 +61,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -312,7 +327,10 @@ def call_atomically(path: str | os.PathLike, writer: Callable[[Path], None]) -> 
     os.close(fd)
     try:
         writer(Path(tmp))
+        with open(tmp, "rb") as fh:      # the data on disk before the name points at it
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
