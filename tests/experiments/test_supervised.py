@@ -126,12 +126,32 @@ def test_run_writes_resumes_and_tracks_theory(target_file, tmp_path):
     assert wide["train_max_rel_dev_members"] < 0.12 and wide["test_max_rel_dev_members"] < 0.05
     # ... and the gap to the NTK shrinks with width
     assert narrow["test_max_rel_dev_members"] > 2 * wide["test_max_rel_dev_members"]
+    _check_gap_rows(cfg, m, r["summary"])
     # rerunning resumes: nothing recomputed, identical metrics
     before = (out / "metrics.json").read_text()
     run_supervised(out, cfg)
     assert json.loads((out / "metrics.json").read_text())["cells"] == json.loads(before)["cells"]
     with pytest.raises(InputError, match="another config"):
         run_supervised(out, _cfg(f, members=3))
+
+
+def _check_gap_rows(cfg, m, summary):
+    """`qsntk status --gap` against the run's own summary (another function of the records)."""
+    from qsntk.experiments.supervised_status import gap_rows
+
+    rows = gap_rows(cfg, m)
+    assert len(rows) == 2 * len(cfg["widths"])
+    for r in rows:
+        c = m["cells"][f"t0_n40_w{r['width']}"]
+        worst = summary[f"t0_n40_w{r['width']}"][f"{r['set']}_max_rel_dev_members"]
+        loose = gap_rows(cfg, m, tolerance=worst * 1.001 + 1e-15)
+        tight = gap_rows(cfg, m, tolerance=worst * 0.999)
+        pick = lambda rs: next(x for x in rs if x["width"] == r["width"] and x["set"] == r["set"])
+        assert pick(loose)["held_until"] == c["steps"][-1]
+        assert pick(tight)["held_until"] is None or pick(tight)["held_until"] < c["steps"][-1]
+        assert r["networks"] == pytest.approx(summary[f"t0_n40_w{r['width']}"][f"{r['set']}_mean"][-1])
+        assert r["networks_over_eq17"] == pytest.approx(r["networks_over_twins"] * r["twins_over_eq17"])
+        assert r["ntk_eq18"] == pytest.approx(m["analytic"]["t0_n40"][f"{r['set']}_psi"][-1])
 
 
 class _Interrupt:
@@ -444,6 +464,14 @@ def test_status_reads_a_run_cell_by_cell(target_file, tmp_path, capsys):
     gap = 100 * (rows[0]["total"] / rows[0]["total_ntk"] - 1)
     assert first[:4] == ["tfim6", "40", "16", "done"] and first[9] == f"{gap:+.1f} %"
     assert float(first[7].split("±")[0]) == pytest.approx(rows[0]["total"], rel=1e-3)
+    with pytest.raises(SystemExit) as e:             # the finite-width gap, two sets per cell
+        main(["status", "--gap", str(out)])
+    md = capsys.readouterr().out.strip().splitlines()
+    assert e.value.code == 0 and len(md) == 2 + 2 * len(rows) and "networks / twins" in md[0]
+    assert [x.strip() for x in md[2].strip("|").split("|")][7] == "—"   # no twins in this run
+    with pytest.raises(SystemExit) as e:
+        main(["status", "--gap", "--markdown", str(out)])
+    assert e.value.code == 2 and "--gap" in capsys.readouterr().err
     before = sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob("*"))
     with pytest.raises(SystemExit) as e:             # figures elsewhere; the run is not touched
         main(["status", str(out), "--figures-to", str(tmp_path / "figs")])

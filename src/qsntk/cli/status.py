@@ -31,7 +31,11 @@ def _read(path: Path, what: str):
 @click.option("--figures-to", type=click.Path(file_okay=False), default=None,
               help="Supervised runs: draw Fig. 2 (cells so far) and Fig. 3 (finished cells) "
                    "into this directory (the run directory is not written).")
-def status(run_dir, as_json, markdown, figures_to):
+@click.option("--gap", is_flag=True,
+              help="Supervised runs: the finite-width gap at each cell's last logged epoch, split "
+                   "into networks/twins and twins/eq. 17 (twins: runs made with --linearized), "
+                   "and the last epoch within 10 % of eq. 17; a Markdown table (--json: rows).")
+def status(run_dir, as_json, markdown, figures_to, gap):
     """The state of run directory RUN_DIR, read from its config.json and metrics.json
     (safe while the run trains).
 
@@ -52,6 +56,14 @@ def status(run_dir, as_json, markdown, figures_to):
     if isinstance(cfg, dict) and {"targets", "train_sizes", "widths", "steps"} <= cfg.keys():
         from qsntk.experiments.supervised_status import cell_rows, format_rows
 
+        if gap:
+            from qsntk.experiments.supervised_status import format_gap_markdown, gap_rows
+
+            if markdown:
+                raise InputError("--gap prints Markdown already; drop --markdown")
+            g = gap_rows(cfg, metrics)
+            print_json(g) if as_json else click.echo(format_gap_markdown(g))
+            return
         rows = cell_rows(cfg, metrics)
         if as_json:
             print_json(rows)
@@ -67,8 +79,8 @@ def status(run_dir, as_json, markdown, figures_to):
             for f in draw_figures(cfg, metrics, figures_to, title=f"qsntk ({d.name})"):
                 click.echo(f"figure: {f}", err=True)
         return
-    if figures_to is not None or markdown:
-        flag = "--figures-to" if figures_to is not None else "--markdown"
+    if figures_to is not None or markdown or gap:
+        flag = "--figures-to" if figures_to is not None else "--markdown" if markdown else "--gap"
         raise InputError(f"{flag}: {run_dir!r} is not a supervised run directory")
     files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
     info = {"config": cfg, "metrics_keys": sorted(map(str, metrics)) if isinstance(metrics, dict) else [],

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["total_mse", "theory_total", "cell_rows", "estimate_left", "format_rows",
-           "format_markdown", "draw_figures"]
+           "format_markdown", "gap_rows", "format_gap_markdown", "draw_figures"]
 
 
 def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
@@ -188,6 +188,85 @@ def format_markdown(rows: list[dict]) -> str:
         else:
             cells += [""] * 5
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
+    r"""The finite-width gap of every logged cell at its last logged epoch, split in two.
+
+    Per cell and set (train, test), ensemble means of: the trained networks, eq. 17 from
+    these members' own initial outputs with the *infinite* NTK (``members_eq17``), eq. 18
+    (``ntk_eq18``, the expectation over initializations) and, where the run was made with
+    ``--linearized``, each member's linearized twin (its own empirical NTK frozen at
+    initialization, ``twins``). Then
+
+    .. math:: \frac{\rm networks}{\rm eq.\,17}
+              = \underbrace{\frac{\rm networks}{\rm twins}}_{\text{the kernel moves in training}}
+                \times \underbrace{\frac{\rm twins}{\rm eq.\,17}}_{\text{the kernel at init} \ne \Theta_\infty},
+
+    and ``held_until``: the last logged epoch up to which the networks stay within
+    ``tolerance`` (relative) of eq. 17 at every logged epoch (``None``: not even at the first).
+
+    Raises:
+        InputError: ``metrics`` does not have the layout a supervised run writes.
+    """
+    from qsntk.errors import InputError
+
+    try:
+        return _gap_rows(cfg, metrics, tolerance)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError("metrics.json does not match a supervised run of its config.json "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _gap_rows(cfg: dict, metrics: dict, tolerance: float) -> list[dict]:
+    from qsntk.experiments.supervised import _cell_name
+
+    cells, analytic = metrics.get("cells", {}), metrics.get("analytic", {})
+    rows = []
+    for ti, tname in enumerate(cfg["targets"]):
+        for n in cfg["train_sizes"]:
+            for w in cfg["widths"]:
+                c = cells.get(_cell_name(ti, n, w))
+                if not c or not c.get("steps") or c.get("diverged") or "theory_members" not in c:
+                    continue
+                a = analytic[c.get("analytic", f"t{ti}_n{n}")]
+                steps = [int(v) for v in c["steps"]]
+                for part in ("train", "test"):
+                    net = np.mean(c[part], axis=1)
+                    mem = np.mean(np.asarray(c["theory_members"][part])[: len(steps)], axis=1)
+                    bad = np.flatnonzero(np.abs(net / mem - 1.0) > tolerance)
+                    held = steps[-1] if bad.size == 0 else (steps[bad[0] - 1] if bad[0] > 0 else None)
+                    row = {"target": str(tname), "n_train": int(n), "width": int(w),
+                           "members": int(np.shape(c[part])[1]), "epoch": steps[-1], "set": part,
+                           "networks": float(net[-1]), "members_eq17": float(mem[-1]),
+                           "ntk_eq18": float(a[f"{part}_psi"][a["steps"].index(steps[-1])]),
+                           "networks_over_eq17": float(net[-1] / mem[-1]),
+                           "held_until": held, "tolerance": float(tolerance)}
+                    if "linearized" in c:
+                        tw = float(np.mean(c["linearized"][part][len(steps) - 1]))
+                        row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
+                                   twins_over_eq17=float(tw / mem[-1]))
+                    rows.append(row)
+    return rows
+
+
+def format_gap_markdown(rows: list[dict]) -> str:
+    """:func:`gap_rows` as a Markdown table (for ``docs/results.md``)."""
+    tol = f"{100 * rows[0]['tolerance']:g} %" if rows else "10 %"
+    lines = ["| target | \\|B\\| | width | members | set | epoch | networks | twins "
+             "| eq. 17 (members' f₀) | eq. 18 | networks / eq. 17 | networks / twins "
+             f"| twins / eq. 17 | within {tol} of eq. 17 until |",
+             "|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in rows:
+        tw = "twins" in r
+        lines.append("| " + " | ".join([
+            _label(r["target"]).replace("|", "\\|"), str(r["n_train"]), str(r["width"]),
+            str(r["members"]), r["set"], str(r["epoch"]), f"{r['networks']:.3e}",
+            f"{r['twins']:.3e}" if tw else "—", f"{r['members_eq17']:.3e}", f"{r['ntk_eq18']:.3e}",
+            f"{r['networks_over_eq17']:.3f}", f"{r['networks_over_twins']:.3f}" if tw else "—",
+            f"{r['twins_over_eq17']:.3f}" if tw else "—",
+            "never" if r["held_until"] is None else str(r["held_until"])]) + " |")
     return "\n".join(lines)
 
 
