@@ -137,7 +137,7 @@ def test_run_writes_resumes_and_tracks_theory(target_file, tmp_path):
 
 def _check_gap_rows(cfg, m, summary):
     """`qsntk status --gap` against the run's own summary (another function of the records)."""
-    from qsntk.experiments.supervised_status import gap_rows
+    from qsntk.experiments.supervised_status import gap_rows, twin_losses
 
     rows = gap_rows(cfg, m)
     assert len(rows) == 2 * len(cfg["widths"])
@@ -150,7 +150,15 @@ def _check_gap_rows(cfg, m, summary):
         assert pick(loose)["held_until"] == c["steps"][-1]
         assert pick(tight)["held_until"] is None or pick(tight)["held_until"] < c["steps"][-1]
         assert r["networks"] == pytest.approx(summary[f"t0_n40_w{r['width']}"][f"{r['set']}_mean"][-1])
-        assert r["networks_over_eq17"] == pytest.approx(r["networks_over_twins"] * r["twins_over_eq17"])
+        # a twin diverges exactly when η is above its member's own η_max (power iteration)
+        ratio = np.asarray(c["eta_over_member_max"])
+        _, bad = twin_losses(c, r["set"])
+        if np.all(np.abs(ratio - 1) > 0.01):
+            assert bad.tolist() == (ratio > 1).tolist()
+        if not bad.any():
+            assert r["networks_over_eq17"] == pytest.approx(r["networks_over_twins"] * r["twins_over_eq17"])
+        else:
+            assert r["twins_diverged"] == bad.sum() and "networks_over_twins" not in r
         assert r["ntk_eq18"] == pytest.approx(m["analytic"]["t0_n40"][f"{r['set']}_psi"][-1])
 
 
@@ -555,3 +563,35 @@ def test_summary_standard_error_and_z():
     assert s["test_max_rel_dev_members"] == 0.0
     flat = dict(cell, train=[[1.5] * 4, [0.6] * 4, [0.3] * 4])   # no spread anywhere, all off
     assert summarize({"c": flat}, analytic)["c"]["train_max_z"] == np.inf
+
+
+def test_a_diverging_twin_is_flagged_not_averaged(target_file, tmp_path, capsys):
+    """A member above its own η_max has a twin whose loss grows without bound (JSON: "inf");
+    summary, `status --gap` and the figures say so instead of averaging it or failing."""
+    from qsntk.cli import main
+    from qsntk.experiments.supervised import summarize
+    from qsntk.experiments.supervised_status import draw_figures, gap_rows, twin_losses
+
+    f, _ = target_file
+    cfg = _cfg(f, widths=[2048], members=3, steps=20, n_log=6, linearized=True)
+    out = tmp_path / "run"
+    run_supervised(out, cfg)
+    m = json.loads((out / "metrics.json").read_text())
+    c = m["cells"]["t0_n40_w2048"]
+    ok = summarize(m["cells"], m["analytic"])["t0_n40_w2048"]
+    assert np.isfinite(ok["train_max_rel_dev_linearized"]) and ok["train_linearized_diverged"] == 0
+    for part in ("train", "test"):
+        for k, row in enumerate(c["linearized"][part]):     # member 1's twin blows up
+            row[1] = "inf" if k == len(c["steps"]) - 1 else row[1] * 30.0 ** k
+    (out / "metrics.json").write_text(json.dumps(m))
+    m = json.loads((out / "metrics.json").read_text())
+    L, bad = twin_losses(m["cells"]["t0_n40_w2048"], "train")
+    assert bad.tolist() == [False, True, False] and np.isinf(L[-1, 1])
+    s = summarize(m["cells"], m["analytic"])["t0_n40_w2048"]
+    assert s["train_max_rel_dev_linearized"] == float("inf") and s["train_linearized_diverged"] == 1
+    g = gap_rows(cfg, m)
+    assert [r["twins_diverged"] for r in g] == [1, 1] and all("twins" not in r for r in g)
+    assert draw_figures(cfg, m, tmp_path / "figs")
+    with pytest.raises(SystemExit) as e:
+        main(["status", "--gap", str(out)])
+    assert e.value.code == 0 and "1 of 3 diverge" in capsys.readouterr().out

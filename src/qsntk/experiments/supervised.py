@@ -341,9 +341,15 @@ def summarize(cells: dict, analytic: dict) -> dict:
                 s[f"{part}_members_theory"] = tm.tolist()
                 s[f"{part}_max_rel_dev_members"] = float(np.max(np.abs(mean - tm) / tm))
                 if "linearized" in c:
-                    lm = np.asarray(c["linearized"][part])[: len(idx)].mean(1)
+                    from qsntk.experiments.supervised_status import twin_losses
+
+                    L, bad = twin_losses(c, part, len(idx))
+                    lm = L.mean(1)
                     s[f"{part}_linearized"] = lm.tolist()
-                    s[f"{part}_max_rel_dev_linearized"] = float(np.max(np.abs(mean - lm) / lm))
+                    s[f"{part}_linearized_diverged"] = int(bad.sum())
+                    # a diverging twin (η above its member's own η_max) is infinitely far off
+                    s[f"{part}_max_rel_dev_linearized"] = (
+                        float("inf") if bad.any() else float(np.max(np.abs(mean - lm) / lm)))
         out[name] = s
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qsntk.experiments.supervised_status import theory_total, total_mse
+from qsntk.experiments.supervised_status import theory_total, total_mse, twin_losses
 
 
 def _label(target: str) -> str:
@@ -53,11 +53,13 @@ def fig2(run, metrics: dict, *, title: str = "", targets=None) -> list:
                     # floored at m/10: on log axes a spread larger than the mean (a member
                     # past its own η_max, say) would otherwise stretch the axis to 1e-300
                     ax.fill_between(x, np.maximum(m - s, m / 10), m + s, color=color, alpha=0.25, lw=0)
-                lin = c.get("linearized", {}).get(part)
-                if lin is not None:
-                    g = np.maximum(steps[: len(lin)], 0.5)
-                    ax.plot(g, np.mean(lin, 1), color=color, ls="--", lw=1.0, alpha=0.8,
-                            label=f"linearized twins ({part})")
+                if c.get("linearized", {}).get(part) is not None:
+                    lin, bad = twin_losses(c, part)
+                    if not bad.all():   # the diverging twins are left out, and said so
+                        g = np.maximum(steps[: len(lin)], 0.5)
+                        note = f", {bad.sum()} of {bad.size} diverge, not shown" if bad.any() else ""
+                        ax.plot(g, lin[:, ~bad].mean(1), color=color, ls="--", lw=1.0, alpha=0.8,
+                                label=f"linearized twins ({part}{note})")
                 tm = c.get("theory_members", {}).get(part)
                 if tm is not None:
                     g = np.maximum(steps[: len(tm)], 0.5)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["total_mse", "theory_total", "cell_rows", "estimate_left", "format_rows",
-           "format_markdown", "gap_rows", "format_gap_markdown", "draw_figures"]
+           "format_markdown", "gap_rows", "format_gap_markdown", "twin_losses", "draw_figures"]
 
 
 def total_mse(c: dict, a: dict, step_index: int = -1) -> np.ndarray:
@@ -191,6 +191,24 @@ def format_markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def twin_losses(c: dict, part: str, n_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A cell's linearized-twin losses ``(T, E)`` as floats and the mask ``(E,)`` of twins that
+    diverge.
+
+    A twin keeps its member's empirical NTK frozen, so where η lies above that member's
+    own :math:`\\eta_{\\max}` (a narrow network's λ_max can exceed the infinite kernel's by
+    more than 1/0.9) its loss grows without bound, while the network itself, whose kernel
+    moves, can still train. Such a twin (a non-finite loss, or one above 10× its start) is
+    flagged rather than averaged.
+    """
+    L = np.asarray(c["linearized"][part], dtype=float)
+    if n_steps is not None:
+        L = L[:n_steps]
+    with np.errstate(invalid="ignore"):
+        bad = ~np.all(np.isfinite(L), axis=0) | np.any(L > 10.0 * L[:1], axis=0)
+    return L, bad
+
+
 def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
     r"""The finite-width gap of every logged cell at its last logged epoch, split in two.
 
@@ -198,7 +216,8 @@ def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
     these members' own initial outputs with the *infinite* NTK (``members_eq17``), eq. 18
     (``ntk_eq18``, the expectation over initializations) and, where the run was made with
     ``--linearized``, each member's linearized twin (its own empirical NTK frozen at
-    initialization, ``twins``). Then
+    initialization, ``twins``; left out, with ``twins_diverged`` counting them, where some
+    twins diverge: see :func:`twin_losses`). Then
 
     .. math:: \frac{\rm networks}{\rm eq.\,17}
               = \underbrace{\frac{\rm networks}{\rm twins}}_{\text{the kernel moves in training}}
@@ -244,9 +263,12 @@ def _gap_rows(cfg: dict, metrics: dict, tolerance: float) -> list[dict]:
                            "networks_over_eq17": float(net[-1] / mem[-1]),
                            "held_until": held, "tolerance": float(tolerance)}
                     if "linearized" in c:
-                        tw = float(np.mean(c["linearized"][part][len(steps) - 1]))
-                        row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
-                                   twins_over_eq17=float(tw / mem[-1]))
+                        L, bad = twin_losses(c, part, len(steps))
+                        row["twins_diverged"] = int(bad.sum())
+                        if not bad.any():
+                            tw = float(L[-1].mean())
+                            row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
+                                       twins_over_eq17=float(tw / mem[-1]))
                     rows.append(row)
     return rows
 
@@ -260,10 +282,11 @@ def format_gap_markdown(rows: list[dict]) -> str:
              "|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
         tw = "twins" in r
+        twins = (f"{r['twins']:.3e}" if tw else
+                 f"{r['twins_diverged']} of {r['members']} diverge" if r.get("twins_diverged") else "—")
         lines.append("| " + " | ".join([
             _label(r["target"]).replace("|", "\\|"), str(r["n_train"]), str(r["width"]),
-            str(r["members"]), r["set"], str(r["epoch"]), f"{r['networks']:.3e}",
-            f"{r['twins']:.3e}" if tw else "—", f"{r['members_eq17']:.3e}", f"{r['ntk_eq18']:.3e}",
+            str(r["members"]), r["set"], str(r["epoch"]), f"{r['networks']:.3e}", twins, f"{r['members_eq17']:.3e}", f"{r['ntk_eq18']:.3e}",
             f"{r['networks_over_eq17']:.3f}", f"{r['networks_over_twins']:.3f}" if tw else "—",
             f"{r['twins_over_eq17']:.3f}" if tw else "—",
             "never" if r["held_until"] is None else str(r["held_until"])]) + " |")
