@@ -73,36 +73,42 @@ def cell_rows(cfg: dict, metrics: dict) -> list[dict]:
                          f"({type(exc).__name__}: {exc})") from None
 
 
-def _rows(cfg: dict, metrics: dict) -> list[dict]:
+def _cells(cfg: dict, metrics: dict):
+    """``(target, |B|, width, cell or None, its analytic entry or None)`` in training order."""
     from qsntk.experiments.supervised import _cell_name
 
-    steps = int(cfg["steps"])
     if not isinstance(metrics, dict):
         raise TypeError(f"metrics is a {type(metrics).__name__}, not an object")
     cells, analytic = metrics.get("cells", {}), metrics.get("analytic", {})
-    rows = []
     for ti, tname in enumerate(cfg["targets"]):
         for n in cfg["train_sizes"]:
             for w in cfg["widths"]:
                 c = cells.get(_cell_name(ti, n, w))
                 a = analytic.get(c.get("analytic", f"t{ti}_n{n}")) if c else None
-                row = {"target": str(tname), "n_train": int(n), "width": int(w),
-                       "state": _state(c, steps),
-                       "epoch": int(c["steps"][-1]) if c and c.get("steps") else 0,
-                       "steps": steps, "wall_s": float(c.get("wall_s", 0.0)) if c else 0.0}
-                # the step its wall time belongs to: the checkpoint's (runs before it was
-                # recorded: the last logged epoch)
-                row["trained"] = int(c.get("trained_steps", row["epoch"])) if c else 0
-                if c and c.get("steps") and a is not None and not c.get("diverged"):
-                    i = a["steps"].index(c["steps"][-1])
-                    tot = total_mse(c, a)
-                    row.update(train=float(np.mean(c["train"][-1])),
-                               train_ntk=float(a["train_psi"][i]),
-                               test=float(np.mean(c["test"][-1])), test_ntk=float(a["test_psi"][i]),
-                               total=float(tot.mean()), total_std=float(tot.std()),
-                               total_ntk=float(theory_total(a, i)),
-                               total_ntk_inf=float(theory_total(a, None)))
-                rows.append(row)
+                yield tname, n, w, c, a
+
+
+def _rows(cfg: dict, metrics: dict) -> list[dict]:
+    steps = int(cfg["steps"])
+    rows = []
+    for tname, n, w, c, a in _cells(cfg, metrics):
+        row = {"target": str(tname), "n_train": int(n), "width": int(w),
+               "state": _state(c, steps),
+               "epoch": int(c["steps"][-1]) if c and c.get("steps") else 0,
+               "steps": steps, "wall_s": float(c.get("wall_s", 0.0)) if c else 0.0}
+        # the step its wall time belongs to: the checkpoint's (runs before it was
+        # recorded: the last logged epoch)
+        row["trained"] = int(c.get("trained_steps", row["epoch"])) if c else 0
+        if c and c.get("steps") and a is not None and not c.get("diverged"):
+            i = a["steps"].index(c["steps"][-1])
+            tot = total_mse(c, a)
+            row.update(train=float(np.mean(c["train"][-1])),
+                       train_ntk=float(a["train_psi"][i]),
+                       test=float(np.mean(c["test"][-1])), test_ntk=float(a["test_psi"][i]),
+                       total=float(tot.mean()), total_std=float(tot.std()),
+                       total_ntk=float(theory_total(a, i)),
+                       total_ntk_inf=float(theory_total(a, None)))
+        rows.append(row)
     return estimate_left(rows)
 
 
@@ -239,37 +245,32 @@ def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
 
 
 def _gap_rows(cfg: dict, metrics: dict, tolerance: float) -> list[dict]:
-    from qsntk.experiments.supervised import _cell_name
-
-    cells, analytic = metrics.get("cells", {}), metrics.get("analytic", {})
     rows = []
-    for ti, tname in enumerate(cfg["targets"]):
-        for n in cfg["train_sizes"]:
-            for w in cfg["widths"]:
-                c = cells.get(_cell_name(ti, n, w))
-                if not c or not c.get("steps") or c.get("diverged") or "theory_members" not in c:
-                    continue
-                a = analytic[c.get("analytic", f"t{ti}_n{n}")]
-                steps = [int(v) for v in c["steps"]]
-                for part in ("train", "test"):
-                    net = np.mean(c[part], axis=1)
-                    mem = np.mean(np.asarray(c["theory_members"][part])[: len(steps)], axis=1)
-                    bad = np.flatnonzero(np.abs(net / mem - 1.0) > tolerance)
-                    held = steps[-1] if bad.size == 0 else (steps[bad[0] - 1] if bad[0] > 0 else None)
-                    row = {"target": str(tname), "n_train": int(n), "width": int(w),
-                           "members": int(np.shape(c[part])[1]), "epoch": steps[-1], "set": part,
-                           "networks": float(net[-1]), "members_eq17": float(mem[-1]),
-                           "ntk_eq18": float(a[f"{part}_psi"][a["steps"].index(steps[-1])]),
-                           "networks_over_eq17": float(net[-1] / mem[-1]),
-                           "held_until": held, "tolerance": float(tolerance)}
-                    if "linearized" in c:
-                        L, bad = twin_losses(c, part, len(steps))
-                        row["twins_diverged"] = int(bad.sum())
-                        if not bad.any():
-                            tw = float(L[-1].mean())
-                            row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
-                                       twins_over_eq17=float(tw / mem[-1]))
-                    rows.append(row)
+    for tname, n, w, c, a in _cells(cfg, metrics):
+        if not c or not c.get("steps") or c.get("diverged") or "theory_members" not in c:
+            continue
+        if a is None:
+            raise KeyError(f"analytic entry {c.get('analytic')!r}")
+        steps = [int(v) for v in c["steps"]]
+        for part in ("train", "test"):
+            net = np.mean(c[part], axis=1)
+            mem = np.mean(np.asarray(c["theory_members"][part])[: len(steps)], axis=1)
+            bad = np.flatnonzero(np.abs(net / mem - 1.0) > tolerance)
+            held = steps[-1] if bad.size == 0 else (steps[bad[0] - 1] if bad[0] > 0 else None)
+            row = {"target": str(tname), "n_train": int(n), "width": int(w),
+                   "members": int(np.shape(c[part])[1]), "epoch": steps[-1], "set": part,
+                   "networks": float(net[-1]), "members_eq17": float(mem[-1]),
+                   "ntk_eq18": float(a[f"{part}_psi"][a["steps"].index(steps[-1])]),
+                   "networks_over_eq17": float(net[-1] / mem[-1]),
+                   "held_until": held, "tolerance": float(tolerance)}
+            if "linearized" in c:
+                L, bad = twin_losses(c, part, len(steps))
+                row["twins_diverged"] = int(bad.sum())
+                if not bad.any():
+                    tw = float(L[-1].mean())
+                    row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
+                               twins_over_eq17=float(tw / mem[-1]))
+            rows.append(row)
     return rows
 
 
