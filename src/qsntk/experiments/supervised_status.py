@@ -64,10 +64,15 @@ def cell_rows(cfg: dict, metrics: dict) -> list[dict]:
         InputError: ``metrics`` does not have the layout a supervised run writes, or does not
             belong to ``cfg`` (named in one line).
     """
+    return _as_layout_error(_rows, cfg, metrics)
+
+
+def _as_layout_error(fn, *args):
+    """``fn(*args)``, a records layout it cannot read named in one line (``InputError``)."""
     from qsntk.errors import InputError
 
     try:
-        return _rows(cfg, metrics)
+        return fn(*args)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise InputError("metrics.json does not match a supervised run of its config.json "
                          f"({type(exc).__name__}: {exc})") from None
@@ -235,13 +240,7 @@ def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
     Raises:
         InputError: ``metrics`` does not have the layout a supervised run writes.
     """
-    from qsntk.errors import InputError
-
-    try:
-        return _gap_rows(cfg, metrics, tolerance)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError("metrics.json does not match a supervised run of its config.json "
-                         f"({type(exc).__name__}: {exc})") from None
+    return _as_layout_error(_gap_rows, cfg, metrics, tolerance)
 
 
 def _gap_rows(cfg: dict, metrics: dict, tolerance: float) -> list[dict]:
