@@ -162,6 +162,43 @@ def _check_gap_rows(cfg, m, summary):
         assert r["ntk_eq18"] == pytest.approx(m["analytic"]["t0_n40"][f"{r['set']}_psi"][-1])
 
 
+def test_kernel_drift_at_the_end_of_each_cell(target_file, tmp_path, capsys):
+    """``drift=True``: each member's kernel movement, measured when its cell finishes, and
+    added afterwards to cells trained without it (from their checkpoints, via --reuse)."""
+    from qsntk.cli import main
+    from qsntk.experiments.supervised_status import format_gap_markdown, gap_rows
+
+    f, _ = target_file
+    plain = _cfg(f, members=2)
+    run_supervised(tmp_path / "plain", plain)
+    m0 = json.loads((tmp_path / "plain" / "metrics.json").read_text())
+    assert all("drift" not in c for c in m0["cells"].values())
+    run_supervised(tmp_path / "drift", _cfg(f, members=2, drift=True), reuse=[tmp_path / "plain"])
+    m = json.loads((tmp_path / "drift" / "metrics.json").read_text())
+    frob = {}
+    for w in (16, 2048):
+        c = m["cells"][f"t0_n40_w{w}"]
+        d = c["drift"]
+        assert c["train"] == m0["cells"][f"t0_n40_w{w}"]["train"]      # adopted, not retrained
+        assert d["epoch"] == 60 and len(d["frob"]) == 2
+        # Rayleigh quotients of the initial kernel lie below its top eigenvalue (power iteration)
+        assert np.all(np.asarray(d["rate0"]) <= np.asarray(c["lam_max_members"]) * (1 + 1e-6))
+        assert np.all(np.asarray(d["rate1"]) > 0)
+        frob[w] = np.mean(d["frob"])
+    assert frob[16] > 1e-3 and frob[2048] < frob[16] / 8        # 128x the width: lazier
+    # the same numbers measured as the cells finish, without --reuse
+    run_supervised(tmp_path / "fresh", _cfg(f, members=2, drift=True))
+    fresh = json.loads((tmp_path / "fresh" / "metrics.json").read_text())
+    for name, c in m["cells"].items():
+        np.testing.assert_allclose(fresh["cells"][name]["drift"]["frob"], c["drift"]["frob"], rtol=1e-9)
+    rows = [x for x in gap_rows(_cfg(f, members=2, drift=True), m) if x["set"] == "train"]
+    assert [x["drift_frob"] for x in rows] == pytest.approx([frob[16], frob[2048]])
+    assert "Kernel drift in training" in format_gap_markdown(rows)
+    with pytest.raises(SystemExit) as e:
+        main(["status", "--gap", str(tmp_path / "drift")])
+    assert e.value.code == 0 and "residual rate at init" in capsys.readouterr().out
+
+
 class _Interrupt:
     def __init__(self, after):
         self.after, self.n = after, 0

@@ -34,6 +34,9 @@ from qsntk.cli._common import SEED, out_option, overwrite_option, parse_int_list
               help="Seed of the train/test split and the initial networks.")
 @click.option("--linearized", is_flag=True,
               help="Also evolve each member's linearized twin (its own frozen empirical NTK), exactly.")
+@click.option("--drift", is_flag=True,
+              help="When a cell finishes, measure how far each member's empirical NTK moved "
+                   "(train block, float64; about as long as --linearized), see `qsntk status --gap`.")
 @click.option("--checkpoint-s", type=float, default=120.0, show_default=True,
               help="Seconds between checkpoints inside long stretches of steps.")
 @click.option("--reuse", multiple=True, metavar="DIR",
@@ -42,8 +45,8 @@ from qsntk.cli._common import SEED, out_option, overwrite_option, parse_int_list
 @out_option(default="runs/supervised")
 @overwrite_option
 def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, activation, depth,
-               W_std, b_std, parameterization, float64, seed, linearized, checkpoint_s, reuse, out,
-               overwrite):
+               W_std, b_std, parameterization, float64, seed, linearized, drift, checkpoint_s, reuse,
+               out, overwrite):
     """Train ensembles of real-imaginary network pairs on a target wavefunction by
     full-batch gradient descent and compare with the analytic infinite-width
     solution (eqs. 13-18 of Luo-Halverson). Writes config.json, metrics.json,
@@ -64,7 +67,7 @@ def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, 
         widths=parse_int_list("--widths", widths), members=members, steps=steps, n_log=n_log,
         eta_factor=eta_factor, activation=activation, depth=depth, W_std=W_std, b_std=b_std,
         parameterization=parameterization, precision="float64" if float64 else "float32",
-        seed=seed, checkpoint_s=checkpoint_s, linearized=linearized)
+        seed=seed, checkpoint_s=checkpoint_s, linearized=linearized, drift=drift)
     summary = run_supervised(out, cfg, overwrite=overwrite, progress=progress_bar,
                              title="qsntk supervised", reuse=reuse)
     say(f"results in {summary['out']}")

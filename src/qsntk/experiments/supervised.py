@@ -34,7 +34,7 @@ DEFAULTS = dict(
     targets=["tfim-quench"], train_sizes=[2400], widths=[300, 1000, 5000], members=10,
     steps=10_000, n_log=60, eta_factor=0.9, activation="relu", depth=1, W_std=0.5, b_std=0.1,
     parameterization="ntk", precision="float32", seed=0, chunk=128, checkpoint_s=120.0,
-    linearized=False,
+    linearized=False, drift=False,
 )
 
 
@@ -91,8 +91,9 @@ def validate(cfg: dict) -> None:
     check_int_at_least("seed", cfg["seed"], 0)
     if cfg["seed"] >= 2**31:  # the cells' network seeds are taken mod 2**31: s, s + 2**31 would collide
         raise InputError(f"seed must be below 2**31 = {2**31}, got {cfg['seed']}")
-    if not isinstance(cfg["linearized"], bool):
-        raise InputError(f"linearized must be true or false, got {cfg['linearized']!r}")
+    for k in ("linearized", "drift"):
+        if not isinstance(cfg[k], bool):
+            raise InputError(f"{k} must be true or false, got {cfg[k]!r}")
 
 
 def load_target(name: str):
@@ -204,6 +205,39 @@ def linearized_twins(model, params, target, split, eta: float, grid) -> dict:
     return {k: np.stack(v, axis=1).tolist() for k, v in out.items()}
 
 
+def member_drift(model, params0, params1, problem) -> dict:
+    r"""How far each member's empirical QS-NTK moved in training, on the train set.
+
+    Per member (float64): :func:`~qsntk.kernels.spectrum.kernel_drift` of the train block
+    of :math:`\Omega_{RI}` at ``params0`` (initialization) and ``params1`` (now), along the
+    member's train residual :math:`\psi_{\theta_1} - \psi_T` now. ``rate0`` and ``rate1``
+    are the kernel's Rayleigh quotients along that residual before and after: where
+    ``rate1 < rate0`` the kernel softened in the directions still to be learned, and the
+    network trains slower there than its linearized twin.
+
+    Returns:
+        ``{"frob": [E], "rate0": [E], "rate1": [E]}``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from qsntk.dynamics import ensemble as ens
+    from qsntk.kernels import real_blocks
+    from qsntk.kernels.spectrum import kernel_drift
+
+    x = jnp.asarray(problem.x_train, jnp.float64)
+    p0, p1 = (jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), p) for p in (params0, params1))
+    resid = ens.outputs(model.apply, p1, x) - np.asarray(problem.y_train, np.complex128)[:, None]
+    out = {"frob": [], "rate0": [], "rate1": []}
+    for e in range(resid.shape[1]):
+        pick = lambda p: jax.tree_util.tree_map(lambda a: a[e], p)  # noqa: E731
+        d = kernel_drift(np.asarray(real_blocks(model, pick(p0), x)),
+                         np.asarray(real_blocks(model, pick(p1), x)), resid[:, e])
+        for k in out:
+            out[k].append(float(getattr(d, k)))
+    return out
+
+
 BLOCK_WORK = 2e8
 """GD steps between checkpoint checks: ``BLOCK_WORK / (members × |B| × width × depth)``
 (at least 1), so a checkpoint is due at most a few seconds late at any size."""
@@ -243,12 +277,30 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
         rec["theory_members"] = member_theory(problem_fn(), split, target, f0, eta, grid)
     if cfg.get("linearized") and "linearized" not in rec:
         rec["linearized"] = linearized_twins(model, params, target, split, eta, grid)
+    params0 = params
     if got is not None:
         params = jax.tree_util.tree_map(jnp.asarray, p_saved)
     grid = [int(g) for g in grid]
     skip(bar, step)
+
+    def save():
+        # the step the checkpoint holds; the last logged one (``steps[-1]``) can be far behind
+        # it on the log-spaced grid, and ``qsntk status`` times what is left from this one
+        rec["trained_steps"] = step
+        run.save_checkpoint(name, params, step=step, records=rec)
+        if on_save is not None:
+            on_save(rec)
+
+    def drift_at_end():
+        # needs the trained parameters: not there for a cell taken from records alone
+        if cfg.get("drift") and "drift" not in rec and not rec["diverged"] and step >= grid[-1]:
+            rec["drift"] = {"epoch": step, **member_drift(model, params0, params, problem)}
+            save()
+
     if step >= grid[-1] or rec["diverged"]:
         skip(bar, grid[-1] - step)
+        if got is not None:
+            drift_at_end()
         return rec
     if ens.supports_structured(model):
         # ``chunk`` rows at width 5000; narrower nets take proportionally more rows per chunk
@@ -273,14 +325,6 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
         if not (np.all(np.isfinite(tr)) and np.all(np.isfinite(te))):
             rec["diverged"] = True
 
-    def save():
-        # the step the checkpoint holds; the last logged one (``steps[-1]``) can be far behind
-        # it on the log-spaced grid, and ``qsntk status`` times what is left from this one
-        rec["trained_steps"] = step
-        run.save_checkpoint(name, params, step=step, records=rec)
-        if on_save is not None:
-            on_save(rec)
-
     if step == 0 and not rec["steps"]:
         record()
         save()
@@ -302,6 +346,7 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
             last_save = now
     if rec["diverged"]:
         skip(bar, grid[-1] - step)
+    drift_at_end()
     return rec
 
 
@@ -368,7 +413,7 @@ def _as_recorded(out, cfg: dict) -> dict:
 
 
 # settings that do not change what one ensemble cell computes
-_NOT_PER_CELL = ("targets", "train_sizes", "widths", "checkpoint_s", "linearized")
+_NOT_PER_CELL = ("targets", "train_sizes", "widths", "checkpoint_s", "linearized", "drift")
 
 
 def _cell_settings(cfg: dict, target_index: int) -> dict:

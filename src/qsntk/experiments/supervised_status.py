@@ -237,6 +237,12 @@ def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
     and ``held_until``: the last logged epoch up to which the networks stay within
     ``tolerance`` (relative) of eq. 17 at every logged epoch (``None``: not even at the first).
 
+    Where the run was made with ``--drift``, the train rows also hold the members' mean
+    kernel drift at the end of training (:func:`qsntk.experiments.supervised.member_drift`):
+    ``drift_frob`` (:math:`\|\Delta K\|_F/\|K_0\|_F`), ``residual_rate0`` and
+    ``residual_rate1`` (the kernel along the final train residual at initialization and at
+    the end) and ``residual_rate_change`` (the mean of rate1/rate0 − 1).
+
     Raises:
         InputError: ``metrics`` does not have the layout a supervised run writes.
     """
@@ -269,6 +275,12 @@ def _gap_rows(cfg: dict, metrics: dict, tolerance: float) -> list[dict]:
                     tw = float(L[-1].mean())
                     row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
                                twins_over_eq17=float(tw / mem[-1]))
+            if part == "train" and "drift" in c:
+                d = c["drift"]
+                r0, r1 = np.asarray(d["rate0"], float), np.asarray(d["rate1"], float)
+                row.update(drift_epoch=int(d["epoch"]), drift_frob=float(np.mean(d["frob"])),
+                           residual_rate0=float(r0.mean()), residual_rate1=float(r1.mean()),
+                           residual_rate_change=float(np.mean(r1 / r0 - 1.0)))
             rows.append(row)
     return rows
 
@@ -290,6 +302,18 @@ def format_gap_markdown(rows: list[dict]) -> str:
             f"{r['networks_over_eq17']:.3f}", f"{r['networks_over_twins']:.3f}" if tw else "—",
             f"{r['twins_over_eq17']:.3f}" if tw else "—",
             "never" if r["held_until"] is None else str(r["held_until"])]) + " |")
+    drift = [r for r in rows if "drift_frob" in r]
+    if drift:
+        lines += ["", "Kernel drift in training (train set, mean over members):", "",
+                  "| target | \\|B\\| | width | members | epoch | ‖K − K₀‖_F / ‖K₀‖_F "
+                  "| residual rate at init | at the end | change |",
+                  "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+        for r in drift:
+            lines.append("| " + " | ".join([
+                _label(r["target"]).replace("|", "\\|"), str(r["n_train"]), str(r["width"]),
+                str(r["members"]), str(r["drift_epoch"]), f"{r['drift_frob']:.3g}",
+                f"{r['residual_rate0']:.3g}", f"{r['residual_rate1']:.3g}",
+                f"{100 * r['residual_rate_change']:+.1f} %"]) + " |")
     return "\n".join(lines)
 
 
