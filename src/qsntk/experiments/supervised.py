@@ -205,36 +205,60 @@ def linearized_twins(model, params, target, split, eta: float, grid) -> dict:
     return {k: np.stack(v, axis=1).tolist() for k, v in out.items()}
 
 
-def member_drift(model, params0, params1, problem) -> dict:
-    r"""How far each member's empirical QS-NTK moved in training, on the train set.
+def member_drift(model, params0, params1, problem, eta: float, steps: int) -> dict:
+    r"""How each member's empirical QS-NTK moved in ``steps`` GD steps, and what that did to
+    its train residual, against its linearized twin (the same network with :math:`K_0` frozen).
 
-    Per member (float64): :func:`~qsntk.kernels.spectrum.kernel_drift` of the train block
-    of :math:`\Omega_{RI}` at ``params0`` (initialization) and ``params1`` (now), along the
-    member's train residual :math:`\psi_{\theta_1} - \psi_T` now. ``rate0`` and ``rate1``
-    are the kernel's Rayleigh quotients along that residual before and after: where
-    ``rate1 < rate0`` the kernel softened in the directions still to be learned, and the
-    network trains slower there than its linearized twin.
+    Per member (float64, train set): the train blocks of :math:`\Omega_{RI}` at ``params0``
+    (:math:`K_0`) and ``params1`` (:math:`K_1`); the twin's residual after ``steps`` steps,
+    :math:`r_{\rm twin} = V\,(1 - 2\eta\Lambda/|B|)^{t}\,V^\top r(0)` from the
+    eigendecomposition of :math:`K_0` (eq. 15 in discrete time); the network's residual
+    :math:`r_{\rm net} = \psi_{\theta_1} - \psi_T`. Then
+    :func:`~qsntk.kernels.spectrum.kernel_drift` (``frob``; ``slow_ratio`` over the modes
+    of :math:`K_0` not yet learned, :math:`\lambda < |B|/(2\eta t)`; ``rate_twin`` and
+    ``rate_net``, each residual in its own kernel) and
+    :func:`~qsntk.kernels.spectrum.residual_split` of :math:`r_{\rm net}` against
+    :math:`r_{\rm twin}` (``parallel``, ``orthogonal``: networks / twins of that member's
+    train loss is ``parallel² + orthogonal²``).
 
     Returns:
-        ``{"frob": [E], "rate0": [E], "rate1": [E]}``.
+        ``{key: [E]}`` for the keys above; the twin's (``rate_twin``, ``parallel``,
+        ``orthogonal``) are ``None`` for a member whose twin diverges.
     """
     import jax
     import jax.numpy as jnp
+    import scipy.linalg
 
     from qsntk.dynamics import ensemble as ens
+    from qsntk.dynamics.linearized import decay, eigh
     from qsntk.kernels import real_blocks
-    from qsntk.kernels.spectrum import kernel_drift
+    from qsntk.kernels.spectrum import kernel_drift, residual_split, stacked_residual
 
     x = jnp.asarray(problem.x_train, jnp.float64)
+    n = x.shape[0]
+    y = np.asarray(problem.y_train, np.complex128)[:, None]
     p0, p1 = (jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), p) for p in (params0, params1))
-    resid = ens.outputs(model.apply, p1, x) - np.asarray(problem.y_train, np.complex128)[:, None]
-    out = {"frob": [], "rate0": [], "rate1": []}
-    for e in range(resid.shape[1]):
+    r0_all, r1_all = ens.outputs(model.apply, p0, x) - y, ens.outputs(model.apply, p1, x) - y
+    keys = ("frob", "slow_ratio", "rate_twin", "rate_net", "parallel", "orthogonal")
+    out: dict = {k: [] for k in keys}
+    for e in range(r0_all.shape[1]):
         pick = lambda p: jax.tree_util.tree_map(lambda a: a[e], p)  # noqa: E731
-        d = kernel_drift(np.asarray(real_blocks(model, pick(p0), x)),
-                         np.asarray(real_blocks(model, pick(p1), x)), resid[:, e])
-        for k in out:
-            out[k].append(float(getattr(d, k)))
+        B0, B1 = np.asarray(real_blocks(model, pick(p0), x)), np.asarray(real_blocks(model, pick(p1), x))
+        big = lambda B: np.block([[B[0, 0], B[0, 1]], [B[1, 0], B[1, 1]]])  # noqa: E731
+        e0 = eigh(big(B0))
+        e1 = scipy.linalg.eigvalsh(big(B1), driver="evd", overwrite_a=True, check_finite=False)
+        r_start = stacked_residual(r0_all[:, e], n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            d_t = decay(e0.evals, n, [eta * steps], eta=eta)[0]
+            r_twin = e0.evecs @ (d_t * (e0.evecs.T @ r_start))
+        # a twin whose η is above its own η_max grows without bound (see twin_losses)
+        twin_ok = bool(np.all(np.isfinite(r_twin)) and r_twin @ r_twin <= 10.0 * (r_start @ r_start))
+        r_net = stacked_residual(r1_all[:, e], n)
+        d = kernel_drift(B0, B1, r_twin if twin_ok else None, r_net,
+                         lam_star=n / (2.0 * eta * steps), evals=(e0.evals, e1))
+        par, orth = residual_split(r_net, r_twin) if twin_ok else (None, None)
+        for k, v in zip(keys, (d.frob, d.slow_ratio, d.rate0 if twin_ok else None, d.rate1, par, orth)):
+            out[k].append(None if v is None else float(v))
     return out
 
 
@@ -294,7 +318,7 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
     def drift_at_end():
         # needs the trained parameters: not there for a cell taken from records alone
         if cfg.get("drift") and "drift" not in rec and not rec["diverged"] and step >= grid[-1]:
-            rec["drift"] = {"epoch": step, **member_drift(model, params0, params, problem)}
+            rec["drift"] = {"epoch": step, **member_drift(model, params0, params, problem, eta, step)}
             save()
 
     if step >= grid[-1] or rec["diverged"]:

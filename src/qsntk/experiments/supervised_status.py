@@ -237,11 +237,11 @@ def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
     and ``held_until``: the last logged epoch up to which the networks stay within
     ``tolerance`` (relative) of eq. 17 at every logged epoch (``None``: not even at the first).
 
-    Where the run was made with ``--drift``, the train rows also hold the members' mean
-    kernel drift at the end of training (:func:`qsntk.experiments.supervised.member_drift`):
-    ``drift_frob`` (:math:`\|\Delta K\|_F/\|K_0\|_F`), ``residual_rate0`` and
-    ``residual_rate1`` (the kernel along the final train residual at initialization and at
-    the end) and ``residual_rate_change`` (the mean of rate1/rate0 − 1).
+    Where the run was made with ``--drift``, the train rows also hold the members' means of
+    :func:`qsntk.experiments.supervised.member_drift` at the end of training as
+    ``drift_<key>`` (``drift_frob``, ``drift_slow_ratio``, ``drift_rate_net`` and, where no
+    twin diverges, ``drift_rate_twin``, ``drift_parallel``, ``drift_orthogonal``), with
+    ``drift_epoch``, ``drift_members`` and ``drift_twins_diverged``.
 
     Raises:
         InputError: ``metrics`` does not have the layout a supervised run writes.
@@ -276,13 +276,21 @@ def _gap_rows(cfg: dict, metrics: dict, tolerance: float) -> list[dict]:
                     row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
                                twins_over_eq17=float(tw / mem[-1]))
             if part == "train" and "drift" in c:
-                d = c["drift"]
-                r0, r1 = np.asarray(d["rate0"], float), np.asarray(d["rate1"], float)
-                row.update(drift_epoch=int(d["epoch"]), drift_frob=float(np.mean(d["frob"])),
-                           residual_rate0=float(r0.mean()), residual_rate1=float(r1.mean()),
-                           residual_rate_change=float(np.mean(r1 / r0 - 1.0)))
+                row.update(_drift_means(c["drift"]))
             rows.append(row)
     return rows
+
+
+def _drift_means(d: dict) -> dict:
+    """Member means of a cell's ``drift`` record; the twin's parts only where no twin diverged."""
+    out = {"drift_epoch": int(d["epoch"]), "drift_members": len(d["frob"])}
+    mean = lambda k: float(np.mean(np.asarray(d[k], float)))  # noqa: E731 ("nan" as written)
+    out.update({f"drift_{k}": mean(k) for k in ("frob", "slow_ratio", "rate_net")})
+    bad = sum(v is None for v in d["rate_twin"])
+    out["drift_twins_diverged"] = bad
+    if not bad:
+        out.update({f"drift_{k}": mean(k) for k in ("rate_twin", "parallel", "orthogonal")})
+    return out
 
 
 def format_gap_markdown(rows: list[dict]) -> str:
@@ -304,16 +312,20 @@ def format_gap_markdown(rows: list[dict]) -> str:
             "never" if r["held_until"] is None else str(r["held_until"])]) + " |")
     drift = [r for r in rows if "drift_frob" in r]
     if drift:
-        lines += ["", "Kernel drift in training (train set, mean over members):", "",
+        lines += ["", "Kernel drift in training (train set, mean over members; see `member_drift`):", "",
                   "| target | \\|B\\| | width | members | epoch | ‖K − K₀‖_F / ‖K₀‖_F "
-                  "| residual rate at init | at the end | change |",
-                  "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+                  "| slow spectrum K / K₀ | rate: twin in K₀ | network in K | r_net ∥ r_twin "
+                  "| r_net ⟂ r_twin |",
+                  "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
         for r in drift:
+            tw = "drift_parallel" in r
+            dash = f"{r['drift_twins_diverged']} of {r['drift_members']} twins diverge"
             lines.append("| " + " | ".join([
                 _label(r["target"]).replace("|", "\\|"), str(r["n_train"]), str(r["width"]),
-                str(r["members"]), str(r["drift_epoch"]), f"{r['drift_frob']:.3g}",
-                f"{r['residual_rate0']:.3g}", f"{r['residual_rate1']:.3g}",
-                f"{100 * r['residual_rate_change']:+.1f} %"]) + " |")
+                str(r["drift_members"]), str(r["drift_epoch"]), f"{r['drift_frob']:.3g}",
+                f"{r['drift_slow_ratio']:.4f}", f"{r['drift_rate_twin']:.4g}" if tw else dash,
+                f"{r['drift_rate_net']:.4g}", f"{r['drift_parallel']:.4f}" if tw else "—",
+                f"{r['drift_orthogonal']:.4f}" if tw else "—"]) + " |")
     return "\n".join(lines)
 
 

@@ -52,26 +52,25 @@ def summarize(evals, n: int) -> Summary:
     return Summary(n, lmax, lmin, cond, rank, n / lmax if lmax > 0 else float("inf"))
 
 
+
 class Drift(NamedTuple):
-    r"""How far a kernel moved between two times (e.g. initialization and the end of training).
+    r"""How a kernel moved between two times (e.g. initialization and the end of training).
 
     Attributes:
         frob: :math:`\|K_1 - K_0\|_F / \|K_0\|_F` of :math:`\Omega_{RI}`.
-        rate0, rate1: the Rayleigh quotients :math:`r^\top K r / r^\top r` of a residual
-            :math:`r = (\mathrm{Re}\,\delta\psi, \mathrm{Im}\,\delta\psi)` in :math:`K_0` and
-            :math:`K_1` (NaN without one): the rate, up to :math:`2/n`, at which gradient
-            descent shrinks that residual, :math:`\dot r = -\tfrac{2}{n}\,\Omega_{RI}\,r`.
+        slow_ratio: the median of :math:`\lambda^{(1)}_k/\lambda^{(0)}_k` (eigenvalues matched
+            by rank) over the modes with :math:`\lambda^{(0)}_k <` ``lam_star``: how much the
+            slow end of the spectrum contracted (< 1) or grew (NaN without ``lam_star``).
+        rate0, rate1: the Rayleigh quotients :math:`r_0^\top K_0 r_0/r_0^\top r_0` and
+            :math:`r_1^\top K_1 r_1/r_1^\top r_1` of the residuals given (NaN without):
+            with :math:`\dot r = -\tfrac{2}{n}\,\Omega_{RI}\,r`, the rate (up to
+            :math:`2/n`) at which each kernel is removing the residual its own dynamics left.
     """
 
     frob: float
+    slow_ratio: float
     rate0: float
     rate1: float
-
-    @property
-    def rate_change(self) -> float:
-        """:math:`\\mathrm{rate}_1/\\mathrm{rate}_0 - 1`: negative where the kernel softened
-        along the residual."""
-        return self.rate1 / self.rate0 - 1.0
 
 
 def _check_blocks(K: np.ndarray, what: str) -> None:
@@ -86,16 +85,37 @@ def _omega_ri(blocks, what: str) -> np.ndarray:
     return np.block([[K[0, 0], K[0, 1]], [K[1, 0], K[1, 1]]])
 
 
-def kernel_drift(blocks0, blocks1, residual=None) -> Drift:
-    r"""The relative Frobenius change of :math:`\Omega_{RI}` (eq. 10 of Luo–Halverson) between
-    real blocks ``blocks0`` and ``blocks1`` ``(2, 2, n, n)`` and, given a ``residual``
-    (complex ``(n,)``, or real ``(2n,)`` stacked as (Re, Im)), the kernel's Rayleigh quotient
-    along it in both.
+def stacked_residual(residual, n: int, what: str = "residual") -> np.ndarray:
+    """A residual as the real ``(2n,)`` vector (Re, Im): from complex ``(n,)`` or real ``(2n,)``."""
+    r = np.asarray(residual)
+    if np.iscomplexobj(r) and r.shape == (n,):
+        r = np.concatenate([r.real, r.imag])
+    elif np.iscomplexobj(r) or r.shape != (2 * n,):
+        raise InputError(f"{what} must be complex ({n},) or real ({2 * n},), got {r.dtype} {r.shape}")
+    r = r.astype(np.float64)
+    check_finite(what, r)
+    if not np.any(r):
+        raise InputError(f"the {what} is zero: no direction to measure the kernel along")
+    return r
 
-    The Frobenius norm weighs every direction alike and is dominated by the top
-    eigenvalues; the Rayleigh quotient of the late train residual asks what matters
-    for the loss that is left: whether the kernel still pushes along the directions
-    gradient descent has not yet learned.
+
+def kernel_drift(blocks0, blocks1, residual0=None, residual1=None, *, lam_star=None,
+                 evals=None) -> Drift:
+    r"""How :math:`\Omega_{RI}` (eq. 10 of Luo–Halverson) moved from real blocks ``blocks0``
+    to ``blocks1`` ``(2, 2, n, n)``; see :class:`Drift`.
+
+    Arguments:
+        residual0, residual1: residuals (complex ``(n,)`` or real ``(2n,)`` stacked as
+            (Re, Im)) to measure ``blocks0`` and ``blocks1`` along, e.g. the final train
+            residual of a member's linearized twin (frozen :math:`K_0`) and of the trained
+            network (whose kernel ended at :math:`K_1`).
+        lam_star: the eigenvalue below which a mode of :math:`K_0` counts as slow, e.g.
+            :math:`|B|/(2\eta t)` after :math:`t` steps (the modes not yet learned).
+        evals: ascending eigenvalues of both kernels if already at hand.
+
+    Each residual is measured in its own kernel: a residual left by dynamics under a
+    kernel lies in that kernel's slow directions, so measuring it in another kernel
+    mixes the kernel's change with that selection.
     """
     K0, K1 = _omega_ri(blocks0, "kernel"), _omega_ri(blocks1, "kernel")
     if K0.shape != K1.shape:
@@ -104,18 +124,39 @@ def kernel_drift(blocks0, blocks1, residual=None) -> Drift:
     if norm0 == 0.0:
         raise InputError("the initial kernel is zero: no relative drift")
     frob = float(np.linalg.norm(K1 - K0) / norm0)
-    if residual is None:
-        return Drift(frob, float("nan"), float("nan"))
-    r = np.asarray(residual)
-    n2 = K0.shape[0]
-    if np.iscomplexobj(r) and r.shape == (n2 // 2,):
-        r = np.concatenate([r.real, r.imag])
-    elif np.iscomplexobj(r) or r.shape != (n2,):
-        raise InputError(f"residual must be complex ({n2 // 2},) or real ({n2},), got "
-                         f"{r.dtype} {r.shape}")
-    r = r.astype(np.float64)
+    n = K0.shape[0] // 2
+    rates = []
+    for K, r, what in ((K0, residual0, "residual0"), (K1, residual1, "residual1")):
+        if r is None:
+            rates.append(float("nan"))
+        else:
+            r = stacked_residual(r, n, what)
+            rates.append(float(r @ K @ r) / float(r @ r))
+    slow = float("nan")
+    if lam_star is not None:
+        if not np.isfinite(lam_star) or lam_star <= 0:
+            raise InputError(f"lam_star must be a positive number, got {lam_star}")
+        if evals is None:
+            evals = [scipy.linalg.eigvalsh(0.5 * (K + K.T), driver="evd", check_finite=False)
+                     for K in (K0, K1)]
+        e0, e1 = (np.asarray(e, np.float64) for e in evals)
+        below = (e0 < lam_star) & (e0 > 0)
+        if below.any():
+            slow = float(np.median(e1[below] / e0[below]))
+    return Drift(frob, slow, *rates)
+
+
+def residual_split(residual, reference) -> tuple[float, float]:
+    r"""``residual`` against ``reference`` (real vectors of one length): the coefficient
+    :math:`a = \langle r, s\rangle/\|s\|^2` along it and the orthogonal remainder
+    :math:`b = \|r - a s\|/\|s\|`, so that :math:`\|r\|^2/\|s\|^2 = a^2 + b^2`."""
+    r, s = np.asarray(residual, np.float64), np.asarray(reference, np.float64)
+    if r.shape != s.shape or r.ndim != 1:
+        raise InputError(f"residuals of shapes {r.shape} and {s.shape}: give two vectors of one length")
     check_finite("residual", r)
-    rr = float(r @ r)
-    if rr == 0.0:
-        raise InputError("the residual is zero: no direction to measure the kernel along")
-    return Drift(frob, float(r @ K0 @ r) / rr, float(r @ K1 @ r) / rr)
+    check_finite("reference residual", s)
+    ss = float(s @ s)
+    if ss == 0.0:
+        raise InputError("the reference residual is zero")
+    a = float(r @ s) / ss
+    return a, float(np.linalg.norm(r - a * s) / np.sqrt(ss))
