@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _lines():
     for path in [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]:
         text = path.read_text()
-        for m in re.finditer(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M):
+        for m in re.finditer(r"^[ \t]*```[a-z]*\n(.*?)^[ \t]*```", text, re.S | re.M):
             first = text.count("\n", 0, m.start()) + 2
             body = re.sub(r"\\\n\s*", " ", m.group(1))            # join continued lines
             for k, line in enumerate(body.splitlines()):

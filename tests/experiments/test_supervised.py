@@ -206,6 +206,11 @@ def test_kernel_drift_at_the_end_of_each_cell(target_file, tmp_path, capsys):
         np.testing.assert_allclose(fresh["cells"][name]["drift"]["frob"], c["drift"]["frob"], rtol=1e-9)
     rows = [x for x in gap_rows(cfg, m) if x["set"] == "train"]
     assert [x["drift_frob"] for x in rows] == pytest.approx([frob[16], frob[2048]])
+    # the rms network-twin difference obeys the triangle inequality with the two losses
+    c = m["cells"]["t0_n40_w2048"]
+    net, twin = np.sqrt(c["train"][-1]), np.sqrt(c["linearized"]["train"][-1])
+    assert np.mean(np.abs(net - twin)) <= rows[1]["drift_deviation"] <= np.mean(net + twin)
+    assert "drift_deviation" not in rows[0]                     # one twin diverged there
     assert "Kernel drift in training" in format_gap_markdown(rows)
     with pytest.raises(SystemExit) as e:
         main(["status", "--gap", str(tmp_path / "drift")])

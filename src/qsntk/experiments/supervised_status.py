@@ -240,8 +240,9 @@ def gap_rows(cfg: dict, metrics: dict, *, tolerance: float = 0.1) -> list[dict]:
     Where the run was made with ``--drift``, the train rows also hold the members' means of
     :func:`qsntk.experiments.supervised.member_drift` at the end of training as
     ``drift_<key>`` (``drift_frob``, ``drift_slow_ratio``, ``drift_rate_net`` and, where no
-    twin diverges, ``drift_rate_twin``, ``drift_parallel``, ``drift_orthogonal``), with
-    ``drift_epoch``, ``drift_members`` and ``drift_twins_diverged``.
+    twin diverges, ``drift_rate_twin``, ``drift_parallel``, ``drift_orthogonal`` and, with
+    ``--linearized``, ``drift_deviation``), with ``drift_epoch``, ``drift_members`` and
+    ``drift_twins_diverged``.
 
     Raises:
         InputError: ``metrics`` does not have the layout a supervised run writes.
@@ -276,13 +277,18 @@ def _gap_rows(cfg: dict, metrics: dict, tolerance: float) -> list[dict]:
                     row.update(twins=tw, networks_over_twins=float(net[-1] / tw),
                                twins_over_eq17=float(tw / mem[-1]))
             if part == "train" and "drift" in c:
-                row.update(_drift_means(c["drift"]))
+                row.update(_drift_means(c["drift"], c))
             rows.append(row)
     return rows
 
 
-def _drift_means(d: dict) -> dict:
-    """Member means of a cell's ``drift`` record; the twin's parts only where no twin diverged."""
+def _drift_means(d: dict, c: dict) -> dict:
+    r"""Member means of a cell's ``drift`` record; the twin's parts only where no twin diverged.
+
+    With the twins' losses recorded (``--linearized``) also ``drift_deviation``, the rms
+    difference of network and twin on the train set,
+    :math:`\|r_{\rm net} - r_{\rm twin}\|/\sqrt{|B|} = \sqrt{(a-1)^2 + b^2}\,\sqrt{L_{\rm twin}}`.
+    """
     out = {"drift_epoch": int(d["epoch"]), "drift_members": len(d["frob"])}
     mean = lambda k: float(np.mean(np.asarray(d[k], float)))  # noqa: E731 ("nan" as written)
     out.update({f"drift_{k}": mean(k) for k in ("frob", "slow_ratio", "rate_net")})
@@ -290,6 +296,11 @@ def _drift_means(d: dict) -> dict:
     out["drift_twins_diverged"] = bad
     if not bad:
         out.update({f"drift_{k}": mean(k) for k in ("rate_twin", "parallel", "orthogonal")})
+        steps = [int(v) for v in c["steps"]]
+        if "linearized" in c and int(d["epoch"]) in steps:
+            twin = np.asarray(c["linearized"]["train"], float)[steps.index(int(d["epoch"]))]
+            a, b = np.asarray(d["parallel"], float), np.asarray(d["orthogonal"], float)
+            out["drift_deviation"] = float(np.mean(np.sqrt(((a - 1) ** 2 + b**2) * twin)))
     return out
 
 
@@ -315,8 +326,8 @@ def format_gap_markdown(rows: list[dict]) -> str:
         lines += ["", "Kernel drift in training (train set, mean over members; see `member_drift`):", "",
                   "| target | \\|B\\| | width | members | epoch | ‖K − K₀‖_F / ‖K₀‖_F "
                   "| slow spectrum K / K₀ | rate: twin in K₀ | network in K | r_net ∥ r_twin "
-                  "| r_net ⟂ r_twin |",
-                  "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+                  "| r_net ⟂ r_twin | ‖r_net − r_twin‖ / √\\|B\\| |",
+                  "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
         for r in drift:
             tw = "drift_parallel" in r
             dash = f"{r['drift_twins_diverged']} of {r['drift_members']} twins diverge"
@@ -325,7 +336,8 @@ def format_gap_markdown(rows: list[dict]) -> str:
                 str(r["drift_members"]), str(r["drift_epoch"]), f"{r['drift_frob']:.3g}",
                 f"{r['drift_slow_ratio']:.4f}", f"{r['drift_rate_twin']:.4g}" if tw else dash,
                 f"{r['drift_rate_net']:.4g}", f"{r['drift_parallel']:.4f}" if tw else "—",
-                f"{r['drift_orthogonal']:.4f}" if tw else "—"]) + " |")
+                f"{r['drift_orthogonal']:.4f}" if tw else "—",
+                f"{r['drift_deviation']:.3e}" if "drift_deviation" in r else "—"]) + " |")
     return "\n".join(lines)
 
 
