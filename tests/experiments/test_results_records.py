@@ -9,7 +9,8 @@ import pytest
 from qsntk.experiments.supervised_status import format_gap_markdown, gap_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-RECORDS = sorted(p for p in (ROOT / "results" / "finite-width").iterdir() if p.is_dir())
+_DIR = ROOT / "results" / "finite-width"
+RECORDS = sorted(p for p in _DIR.iterdir() if p.is_dir()) if _DIR.is_dir() else []
 # quoted in prose, not as a table (the step-size check: same τ at η = 0.3 η_max): the ensemble
 # mean train and test losses as the page writes them
 PROSE = {"tfim-w300-eta03": {"train": "1.40729e-4", "test": "3.856e-4"}}

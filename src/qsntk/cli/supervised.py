@@ -72,6 +72,9 @@ def supervised(targets, train_sizes, widths, members, steps, n_log, eta_factor, 
     summary = run_supervised(out, cfg, overwrite=overwrite, progress=progress_bar,
                              title="qsntk supervised", reuse=reuse)
     say(f"results in {summary['out']}")
+    if summary["drift_not_measured"]:
+        say(f"--drift: not measured for {', '.join(summary['drift_not_measured'])} (finished from "
+            "records without a checkpoint: the trained parameters are not there)")
     for f in summary["figures"]:
         say(f"figure: {f}")
     short = {k: {kk: v for kk, v in s.items() if "dev" in kk} for k, s in summary["summary"].items()}

@@ -205,12 +205,18 @@ def linearized_twins(model, params, target, split, eta: float, grid) -> dict:
     return {k: np.stack(v, axis=1).tolist() for k, v in out.items()}
 
 
-def member_drift(model, params0, params1, problem, eta: float, steps: int) -> dict:
+TWIN_BLOWUP = 10.0
+"""A linearized twin whose train loss grows above this many times its start diverges (its η
+is above its own η_max); see :func:`qsntk.experiments.supervised_status.twin_losses`."""
+
+
+def member_drift(model, params0, params1, x_train, y_train, eta: float, steps: int) -> dict:
     r"""How each member's empirical QS-NTK moved in ``steps`` GD steps, and what that did to
     its train residual, against its linearized twin (the same network with :math:`K_0` frozen).
 
-    Per member (float64, train set): the train blocks of :math:`\Omega_{RI}` at ``params0``
-    (:math:`K_0`) and ``params1`` (:math:`K_1`); the twin's residual after ``steps`` steps,
+    Per member (float64, on ``x_train`` with complex targets ``y_train``): the train blocks of
+    :math:`\Omega_{RI}` at ``params0`` (:math:`K_0`) and ``params1`` (:math:`K_1`); the
+    twin's residual after ``steps`` steps,
     :math:`r_{\rm twin} = V\,(1 - 2\eta\Lambda/|B|)^{t}\,V^\top r(0)` from the
     eigendecomposition of :math:`K_0` (eq. 15 in discrete time); the network's residual
     :math:`r_{\rm net} = \psi_{\theta_1} - \psi_T`. Then
@@ -218,12 +224,13 @@ def member_drift(model, params0, params1, problem, eta: float, steps: int) -> di
     of :math:`K_0` not yet learned, :math:`\lambda < |B|/(2\eta t)`; ``rate_twin`` and
     ``rate_net``, each residual in its own kernel) and
     :func:`~qsntk.kernels.spectrum.residual_split` of :math:`r_{\rm net}` against
-    :math:`r_{\rm twin}` (``parallel``, ``orthogonal``: networks / twins of that member's
-    train loss is ``parallel² + orthogonal²``).
+    :math:`r_{\rm twin}` (``parallel`` a, ``orthogonal`` b: the member's train loss, network
+    over twin, is a² + b²).
 
     Returns:
-        ``{key: [E]}`` for the keys above; the twin's (``rate_twin``, ``parallel``,
-        ``orthogonal``) are ``None`` for a member whose twin diverges.
+        ``{key: [E]}`` for the keys above. The twin's (``rate_twin``, ``parallel``,
+        ``orthogonal``) are ``None`` for a member whose twin diverges (:data:`TWIN_BLOWUP`)
+        or has fit the train set to round-off (no residual left to compare with).
     """
     import jax
     import jax.numpy as jnp
@@ -232,29 +239,28 @@ def member_drift(model, params0, params1, problem, eta: float, steps: int) -> di
     from qsntk.dynamics import ensemble as ens
     from qsntk.dynamics.linearized import decay, eigh
     from qsntk.kernels import real_blocks
-    from qsntk.kernels.spectrum import kernel_drift, residual_split, stacked_residual
+    from qsntk.kernels.spectrum import kernel_drift, omega_ri_matrix, residual_split, stacked_residual
 
-    x = jnp.asarray(problem.x_train, jnp.float64)
+    x = jnp.asarray(x_train, jnp.float64)
     n = x.shape[0]
-    y = np.asarray(problem.y_train, np.complex128)[:, None]
+    y = np.asarray(y_train, np.complex128)[:, None]
     p0, p1 = (jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), p) for p in (params0, params1))
     r0_all, r1_all = ens.outputs(model.apply, p0, x) - y, ens.outputs(model.apply, p1, x) - y
     keys = ("frob", "slow_ratio", "rate_twin", "rate_net", "parallel", "orthogonal")
     out: dict = {k: [] for k in keys}
     for e in range(r0_all.shape[1]):
         pick = lambda p: jax.tree_util.tree_map(lambda a: a[e], p)  # noqa: E731
-        B0, B1 = np.asarray(real_blocks(model, pick(p0), x)), np.asarray(real_blocks(model, pick(p1), x))
-        big = lambda B: np.block([[B[0, 0], B[0, 1]], [B[1, 0], B[1, 1]]])  # noqa: E731
-        e0 = eigh(big(B0))
-        e1 = scipy.linalg.eigvalsh(big(B1), driver="evd", overwrite_a=True, check_finite=False)
+        K0, K1 = (omega_ri_matrix(np.asarray(real_blocks(model, pick(p), x))) for p in (p0, p1))
+        e0 = eigh(K0)
+        e1 = scipy.linalg.eigvalsh(0.5 * (K1 + K1.T), driver="evd", check_finite=False)
         r_start = stacked_residual(r0_all[:, e], n)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             d_t = decay(e0.evals, n, [eta * steps], eta=eta)[0]
             r_twin = e0.evecs @ (d_t * (e0.evecs.T @ r_start))
-        # a twin whose η is above its own η_max grows without bound (see twin_losses)
-        twin_ok = bool(np.all(np.isfinite(r_twin)) and r_twin @ r_twin <= 10.0 * (r_start @ r_start))
+            left = float(r_twin @ r_twin) / float(r_start @ r_start)
+        twin_ok = bool(np.all(np.isfinite(r_twin)) and 1e-24 < left <= TWIN_BLOWUP)
         r_net = stacked_residual(r1_all[:, e], n)
-        d = kernel_drift(B0, B1, r_twin if twin_ok else None, r_net,
+        d = kernel_drift(K0, K1, r_twin if twin_ok else None, r_net,
                          lam_star=n / (2.0 * eta * steps), evals=(e0.evals, e1))
         par, orth = residual_split(r_net, r_twin) if twin_ok else (None, None)
         for k, v in zip(keys, (d.frob, d.slow_ratio, d.rate0 if twin_ok else None, d.rate1, par, orth)):
@@ -318,7 +324,8 @@ def train_cell(run, name: str, cfg: dict, target, split, width: int, eta: float,
     def drift_at_end():
         # needs the trained parameters: not there for a cell taken from records alone
         if cfg.get("drift") and "drift" not in rec and not rec["diverged"] and step >= grid[-1]:
-            rec["drift"] = {"epoch": step, **member_drift(model, params0, params, problem, eta, step)}
+            rec["drift"] = {"epoch": step, **member_drift(
+                model, params0, params, target.x[split.train], target.psi[split.train], eta, step)}
             save()
 
     if step >= grid[-1] or rec["diverged"]:
@@ -608,7 +615,9 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
             |B| = 2400 cells for Fig. 3 (see :func:`adopt_cell`).
 
     Returns:
-        ``{"out", "figures", "metrics", "summary"}``.
+        ``{"out", "figures", "metrics", "summary", "drift_not_measured"}``; the last lists
+        the cells that ``drift`` could not measure: finished from records alone (a run
+        directory kept without its checkpoints), whose trained parameters are not there.
     """
     from qsntk.dynamics.ensemble import log_steps
     from qsntk.experiments import supervised_plots as plots
@@ -631,6 +640,7 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
     units = work_units(cfg["train_sizes"], cfg["widths"])
     total = len(targets) * int(grid[-1]) * sum(units.values())
     figs: list = []
+    no_drift: list = []
     with progress(total, "ensemble GD (work units)") as bar:
         for ti, (tname, target) in enumerate(zip(cfg["targets"], targets)):
             kcache: dict = {}
@@ -667,12 +677,17 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
                         metrics["summary"] = summarize(metrics["cells"], metrics["analytic"])
                         run.save_metrics(metrics)
 
-                    on_save(train_cell(run, name, cfg, target, split, width, a["eta"], grid,
-                                       key_seed=seed, bar=_Scaled(bar, units[n_train, width]),
-                                       problem_fn=problem_fn, on_save=on_save, done=done))
+                    rec = train_cell(run, name, cfg, target, split, width, a["eta"], grid,
+                                     key_seed=seed, bar=_Scaled(bar, units[n_train, width]),
+                                     problem_fn=problem_fn, on_save=on_save, done=done)
+                    on_save(rec)
+                    if (cfg["drift"] and "drift" not in rec and not rec["diverged"]
+                            and int(rec["steps"][-1]) >= int(grid[-1])):
+                        no_drift.append(name)     # finished from records: no trained parameters
             # a finished target's figures are written at once, so a run of several hours
             # that is stopped later keeps them
             figs += _figures(run, metrics, cfg, figures, title, done=[tname])
     run.save_arrays("arrays", **plots.arrays(metrics))
     return {"out": str(run.path), "figures": [str(f) for f in figs],
-            "metrics": str(run.path / "metrics.json"), "summary": metrics["summary"]}
+            "metrics": str(run.path / "metrics.json"), "summary": metrics["summary"],
+            "drift_not_measured": no_drift}

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from qsntk.experiments.supervised import TWIN_BLOWUP
+
 __all__ = ["total_mse", "theory_total", "cell_rows", "estimate_left", "format_rows",
            "format_markdown", "gap_rows", "format_gap_markdown", "twin_losses", "draw_figures"]
 
@@ -209,14 +211,15 @@ def twin_losses(c: dict, part: str, n_steps: int | None = None) -> tuple[np.ndar
     A twin keeps its member's empirical NTK frozen, so where η lies above that member's
     own :math:`\\eta_{\\max}` (a narrow network's λ_max can exceed the infinite kernel's by
     more than 1/0.9) its loss grows without bound, while the network itself, whose kernel
-    moves, can still train. Such a twin (a non-finite loss, or one above 10× its start) is
-    flagged rather than averaged.
+    moves, can still train. Such a twin (a non-finite loss, or one above
+    :data:`~qsntk.experiments.supervised.TWIN_BLOWUP` = 10 times its start) is flagged
+    rather than averaged.
     """
     L = np.asarray(c["linearized"][part], dtype=float)
     if n_steps is not None:
         L = L[:n_steps]
     with np.errstate(invalid="ignore"):
-        bad = ~np.all(np.isfinite(L), axis=0) | np.any(L > 10.0 * L[:1], axis=0)
+        bad = ~np.all(np.isfinite(L), axis=0) | np.any(L > TWIN_BLOWUP * L[:1], axis=0)
     return L, bad
 
 
@@ -330,7 +333,7 @@ def format_gap_markdown(rows: list[dict]) -> str:
                   "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
         for r in drift:
             tw = "drift_parallel" in r
-            dash = f"{r['drift_twins_diverged']} of {r['drift_members']} twins diverge"
+            dash = f"{r['drift_twins_diverged']} of {r['drift_members']} twins diverge or fit"
             lines.append("| " + " | ".join([
                 _label(r["target"]).replace("|", "\\|"), str(r["n_train"]), str(r["width"]),
                 str(r["drift_members"]), str(r["drift_epoch"]), f"{r['drift_frob']:.3g}",

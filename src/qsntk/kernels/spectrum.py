@@ -26,7 +26,7 @@ def omega_ri_eigenvalues(blocks) -> np.ndarray:
     if not (np.any(K[0, 1]) or np.any(K[1, 0])):
         parts = [scipy.linalg.eigvalsh(K[a, a], driver="evd", check_finite=False) for a in (0, 1)]
         return np.sort(np.concatenate(parts))
-    big = np.block([[K[0, 0], K[0, 1]], [K[1, 0], K[1, 1]]])
+    big = omega_ri_matrix(K)
     return scipy.linalg.eigvalsh(0.5 * (big + big.T), driver="evd", check_finite=False)
 
 
@@ -59,8 +59,9 @@ class Drift(NamedTuple):
     Attributes:
         frob: :math:`\|K_1 - K_0\|_F / \|K_0\|_F` of :math:`\Omega_{RI}`.
         slow_ratio: the median of :math:`\lambda^{(1)}_k/\lambda^{(0)}_k` (eigenvalues matched
-            by rank) over the modes with :math:`\lambda^{(0)}_k <` ``lam_star``: how much the
-            slow end of the spectrum contracted (< 1) or grew (NaN without ``lam_star``).
+            by rank) over the modes with :math:`\lambda^{(0)}_k <` ``lam_star`` (null modes
+            left out): how much the slow end of the spectrum contracted (< 1) or grew (NaN
+            without ``lam_star`` or without such a mode).
         rate0, rate1: the Rayleigh quotients :math:`r_0^\top K_0 r_0/r_0^\top r_0` and
             :math:`r_1^\top K_1 r_1/r_1^\top r_1` of the residuals given (NaN without):
             with :math:`\dot r = -\tfrac{2}{n}\,\Omega_{RI}\,r`, the rate (up to
@@ -79,8 +80,13 @@ def _check_blocks(K: np.ndarray, what: str) -> None:
     check_finite(what, K)
 
 
-def _omega_ri(blocks, what: str) -> np.ndarray:
+def omega_ri_matrix(blocks, what: str = "kernel") -> np.ndarray:
+    """:math:`\\Omega_{RI}` as one ``(2n, 2n)`` float64 matrix, from real blocks ``(2, 2, n, n)``
+    (a ``(2n, 2n)`` matrix is checked and passed through)."""
     K = np.asarray(blocks, np.float64)
+    if K.ndim == 2 and K.shape[0] == K.shape[1] and K.shape[0] % 2 == 0:
+        check_finite(what, K)
+        return K
     _check_blocks(K, what)
     return np.block([[K[0, 0], K[0, 1]], [K[1, 0], K[1, 1]]])
 
@@ -99,10 +105,16 @@ def stacked_residual(residual, n: int, what: str = "residual") -> np.ndarray:
     return r
 
 
+def _rayleigh(K: np.ndarray, r: np.ndarray) -> float:
+    r = r / np.max(np.abs(r))            # a residual of 1e-170 still has a direction
+    return float(r @ K @ r) / float(r @ r)
+
+
 def kernel_drift(blocks0, blocks1, residual0=None, residual1=None, *, lam_star=None,
-                 evals=None) -> Drift:
+                 evals=None, rcond: float = 1e-12) -> Drift:
     r"""How :math:`\Omega_{RI}` (eq. 10 of Luo–Halverson) moved from real blocks ``blocks0``
-    to ``blocks1`` ``(2, 2, n, n)``; see :class:`Drift`.
+    to ``blocks1`` ``(2, 2, n, n)`` (or the ``(2n, 2n)`` matrices, see
+    :func:`omega_ri_matrix`); see :class:`Drift`.
 
     Arguments:
         residual0, residual1: residuals (complex ``(n,)`` or real ``(2n,)`` stacked as
@@ -112,12 +124,14 @@ def kernel_drift(blocks0, blocks1, residual0=None, residual1=None, *, lam_star=N
         lam_star: the eigenvalue below which a mode of :math:`K_0` counts as slow, e.g.
             :math:`|B|/(2\eta t)` after :math:`t` steps (the modes not yet learned).
         evals: ascending eigenvalues of both kernels if already at hand.
+        rcond: eigenvalues of :math:`K_0` below ``rcond`` λ_max are null modes, left out of
+            ``slow_ratio``.
 
     Each residual is measured in its own kernel: a residual left by dynamics under a
     kernel lies in that kernel's slow directions, so measuring it in another kernel
     mixes the kernel's change with that selection.
     """
-    K0, K1 = _omega_ri(blocks0, "kernel"), _omega_ri(blocks1, "kernel")
+    K0, K1 = omega_ri_matrix(blocks0), omega_ri_matrix(blocks1)
     if K0.shape != K1.shape:
         raise InputError(f"kernels of different sizes: {K0.shape[0] // 2} and {K1.shape[0] // 2} points")
     norm0 = np.linalg.norm(K0)
@@ -130,8 +144,7 @@ def kernel_drift(blocks0, blocks1, residual0=None, residual1=None, *, lam_star=N
         if r is None:
             rates.append(float("nan"))
         else:
-            r = stacked_residual(r, n, what)
-            rates.append(float(r @ K @ r) / float(r @ r))
+            rates.append(_rayleigh(K, stacked_residual(r, n, what)))
     slow = float("nan")
     if lam_star is not None:
         if not np.isfinite(lam_star) or lam_star <= 0:
@@ -140,7 +153,8 @@ def kernel_drift(blocks0, blocks1, residual0=None, residual1=None, *, lam_star=N
             evals = [scipy.linalg.eigvalsh(0.5 * (K + K.T), driver="evd", check_finite=False)
                      for K in (K0, K1)]
         e0, e1 = (np.asarray(e, np.float64) for e in evals)
-        below = (e0 < lam_star) & (e0 > 0)
+        # round-off null modes (rank-deficient K₀: few parameters, repeated inputs) are noise
+        below = (e0 < lam_star) & (e0 > rcond * max(e0[-1], 0.0))
         if below.any():
             slow = float(np.median(e1[below] / e0[below]))
     return Drift(frob, slow, *rates)
