@@ -234,12 +234,12 @@ def member_drift(model, params0, params1, x_train, y_train, eta: float, steps: i
     """
     import jax
     import jax.numpy as jnp
-    import scipy.linalg
 
     from qsntk.dynamics import ensemble as ens
     from qsntk.dynamics.linearized import decay, eigh
     from qsntk.kernels import real_blocks
-    from qsntk.kernels.spectrum import kernel_drift, omega_ri_matrix, residual_split, stacked_residual
+    from qsntk.kernels.spectrum import (kernel_drift, omega_ri_matrix, residual_split,
+                                        stacked_residual, symmetric_eigenvalues)
 
     x = jnp.asarray(x_train, jnp.float64)
     n = x.shape[0]
@@ -252,7 +252,7 @@ def member_drift(model, params0, params1, x_train, y_train, eta: float, steps: i
         pick = lambda p: jax.tree_util.tree_map(lambda a: a[e], p)  # noqa: E731
         K0, K1 = (omega_ri_matrix(np.asarray(real_blocks(model, pick(p), x))) for p in (p0, p1))
         e0 = eigh(K0)
-        e1 = scipy.linalg.eigvalsh(0.5 * (K1 + K1.T), driver="evd", check_finite=False)
+        e1 = symmetric_eigenvalues(K1)
         r_start = stacked_residual(r0_all[:, e], n)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             d_t = decay(e0.evals, n, [eta * steps], eta=eta)[0]

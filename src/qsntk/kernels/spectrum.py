@@ -26,8 +26,12 @@ def omega_ri_eigenvalues(blocks) -> np.ndarray:
     if not (np.any(K[0, 1]) or np.any(K[1, 0])):
         parts = [scipy.linalg.eigvalsh(K[a, a], driver="evd", check_finite=False) for a in (0, 1)]
         return np.sort(np.concatenate(parts))
-    big = omega_ri_matrix(K)
-    return scipy.linalg.eigvalsh(0.5 * (big + big.T), driver="evd", check_finite=False)
+    return symmetric_eigenvalues(_assemble(K))
+
+
+def symmetric_eigenvalues(K: np.ndarray) -> np.ndarray:
+    """Ascending eigenvalues of the symmetric part of a real square matrix (LAPACK syevd)."""
+    return scipy.linalg.eigvalsh(0.5 * (K + K.T), driver="evd", check_finite=False)
 
 
 class Summary(NamedTuple):
@@ -50,7 +54,6 @@ def summarize(evals, n: int) -> Summary:
     rank = float(pos.sum() ** 2 / np.sum(pos**2)) if pos.any() else 0.0
     cond = lmax / lmin if lmin > 0 else float("inf")
     return Summary(n, lmax, lmin, cond, rank, n / lmax if lmax > 0 else float("inf"))
-
 
 
 class Drift(NamedTuple):
@@ -88,6 +91,10 @@ def omega_ri_matrix(blocks, what: str = "kernel") -> np.ndarray:
         check_finite(what, K)
         return K
     _check_blocks(K, what)
+    return _assemble(K)
+
+
+def _assemble(K: np.ndarray) -> np.ndarray:
     return np.block([[K[0, 0], K[0, 1]], [K[1, 0], K[1, 1]]])
 
 
@@ -150,8 +157,7 @@ def kernel_drift(blocks0, blocks1, residual0=None, residual1=None, *, lam_star=N
         if not np.isfinite(lam_star) or lam_star <= 0:
             raise InputError(f"lam_star must be a positive number, got {lam_star}")
         if evals is None:
-            evals = [scipy.linalg.eigvalsh(0.5 * (K + K.T), driver="evd", check_finite=False)
-                     for K in (K0, K1)]
+            evals = [symmetric_eigenvalues(K) for K in (K0, K1)]
         e0, e1 = (np.asarray(e, np.float64) for e in evals)
         # round-off null modes (rank-deficient K₀: few parameters, repeated inputs) are noise
         below = (e0 < lam_star) & (e0 > rcond * max(e0[-1], 0.0))
