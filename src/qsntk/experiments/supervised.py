@@ -17,6 +17,11 @@ Each cell checkpoints at every logged step and at least every
 ``checkpoint_s`` seconds; ``metrics.json`` is rewritten (atomically) with it, so
 an interrupted run loses nothing logged and rerunning the same command on the
 same directory resumes.
+
+The settings and their checks live in :mod:`~qsntk.experiments.supervised_config`, what a run
+takes from records already on disk (its own, or ``--reuse``) in
+:mod:`~qsntk.experiments.supervised_records`, and ``qsntk status`` in
+:mod:`~qsntk.experiments.supervised_status`.
 """
 
 from __future__ import annotations
@@ -27,74 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qsntk.errors import InputError, check_choice, check_int_at_least, check_positive
+from qsntk.errors import InputError
+from qsntk.experiments.supervised_config import DEFAULTS, make_config, validate  # noqa: F401
+from qsntk.experiments.supervised_records import (adopt_cell, as_recorded, finished_record,
+                                                  resumed_metrics)
 from qsntk.progress import no_progress, skip
-
-DEFAULTS = dict(
-    targets=["tfim-quench"], train_sizes=[2400], widths=[300, 1000, 5000], members=10,
-    steps=10_000, n_log=60, eta_factor=0.9, activation="relu", depth=1, W_std=0.5, b_std=0.1,
-    parameterization="ntk", precision="float32", seed=0, chunk=128, checkpoint_s=120.0,
-    linearized=False, drift=False,
-)
-
-
-def make_config(**overrides) -> dict:
-    """A complete, validated config from :data:`DEFAULTS` and ``overrides``."""
-    unknown = set(overrides) - set(DEFAULTS)
-    if unknown:
-        raise InputError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    cfg = {**DEFAULTS, **overrides}
-    cfg["targets"] = [str(t) for t in cfg["targets"]]
-    for k in ("train_sizes", "widths"):
-        cfg[k] = sorted({int(v) for v in cfg[k]})
-    validate(cfg)
-    return cfg
-
-
-def validate(cfg: dict) -> None:
-    """Raise :class:`InputError` naming the first bad setting (before anything is written)."""
-    from qsntk.nets.activations import ACTIVATIONS
-    from qsntk.physics.targets import PRESETS
-
-    if not cfg["targets"]:
-        raise InputError("give at least one target")
-    for t in cfg["targets"]:
-        if t not in PRESETS and not (t.endswith(".npz") and Path(t).is_file()):
-            raise InputError(f"unknown target {t!r}; choose a preset ({', '.join(PRESETS)}) "
-                             "or a target file written by `qsntk target`")
-    from qsntk.experiments.supervised_plots import _label
-
-    labels = [_label(t) for t in cfg["targets"]]
-    for i, lab in enumerate(labels):
-        if lab in labels[:i]:
-            raise InputError(f"target {cfg['targets'][i]!r} repeats the name {lab!r} of an earlier "
-                             "target (figures and metrics are kept per name)")
-    for k in ("train_sizes", "widths"):
-        if not cfg[k]:
-            raise InputError(f"{k.replace('_', ' ')} must not be empty")
-        for v in cfg[k]:
-            check_int_at_least(k[:-1].replace("_", " "), v, 1)
-    check_int_at_least("members", cfg["members"], 1)
-    check_int_at_least("steps", cfg["steps"], 1)
-    check_int_at_least("n_log", cfg["n_log"], 2)
-    check_int_at_least("depth", cfg["depth"], 1)
-    check_int_at_least("chunk", cfg["chunk"], 1)
-    check_positive("eta_factor", cfg["eta_factor"])
-    if cfg["eta_factor"] >= 2.0:
-        raise InputError(f"eta_factor must be below 2 (GD diverges), got {cfg['eta_factor']}")
-    check_positive("W_std", cfg["W_std"])
-    check_positive("b_std", cfg["b_std"], strict=False)
-    check_positive("checkpoint_s", cfg["checkpoint_s"])
-    check_choice("activation", cfg["activation"], tuple(ACTIVATIONS))
-    check_choice("parameterization", cfg["parameterization"], ("ntk", "standard"))
-    check_choice("precision", cfg["precision"], ("float32", "float64"))
-    check_int_at_least("seed", cfg["seed"], 0)
-    if cfg["seed"] >= 2**31:  # the cells' network seeds are taken mod 2**31: s, s + 2**31 would collide
-        raise InputError(f"seed must be below 2**31 = {2**31}, got {cfg['seed']}")
-    for k in ("linearized", "drift"):
-        if not isinstance(cfg[k], bool):
-            raise InputError(f"{k} must be true or false, got {cfg[k]!r}")
-
 
 def load_target(name: str):
     """A preset name or a saved target file -> :class:`qsntk.physics.targets.Target`."""
@@ -430,127 +372,6 @@ def summarize(cells: dict, analytic: dict) -> dict:
     return out
 
 
-def _as_recorded(out, cfg: dict) -> dict:
-    """``cfg`` without settings added after ``out`` was created, where they have their
-    default value (so runs made before a new option existed still resume)."""
-    import json
-
-    f = Path(out) / "config.json"
-    try:
-        old = json.loads(f.read_text())
-    except (OSError, ValueError):
-        return cfg
-    return {k: v for k, v in cfg.items() if k in old or v != DEFAULTS.get(k, object())}
-
-
-# settings that do not change what one ensemble cell computes
-_NOT_PER_CELL = ("targets", "train_sizes", "widths", "checkpoint_s", "linearized", "drift")
-
-
-def _cell_settings(cfg: dict, target_index: int) -> dict:
-    full = {**DEFAULTS, **cfg}
-    return {**{k: v for k, v in full.items() if k not in _NOT_PER_CELL},
-            "target": full["targets"][target_index]}
-
-
-_CELL_META = ("target", "n_train", "width", "analytic")
-
-
-def finished_record(cell, grid, members: int, meta: dict | None = None) -> dict | None:
-    """The logged records of a cell entry of ``metrics.json`` when it is complete and fits
-    this cell; None otherwise (the cell is then trained).
-
-    Complete: logged at every step of ``grid`` (the log-spaced steps), or at a prefix of
-    it and stopped as diverged. Fits: ``members`` losses per logged step on both sets,
-    and ``meta`` (``target``, ``n_train``, ``width``) equal to the entry's where it has them.
-    """
-    if not isinstance(cell, dict) or not cell.get("steps"):
-        return None
-    try:
-        steps = [int(v) for v in cell["steps"]]
-        grid = [int(g) for g in grid]
-        full = steps == grid or (bool(cell.get("diverged")) and steps == grid[: len(steps)])
-        shaped = all(len(cell[part]) == len(steps) and all(len(r) == members for r in cell[part])
-                     for part in ("train", "test"))
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not (full and shaped) or any(k in cell and cell[k] != v for k, v in (meta or {}).items()):
-        return None
-    return {k: v for k, v in cell.items() if k not in _CELL_META}
-
-
-def adopt_cell(run, name: str, cfg: dict, target_index: int, reuse, *, grid=None,
-               meta: dict | None = None, eta: float | None = None,
-               analytic_key: str | None = None) -> tuple[str | None, dict | None]:
-    """Start cell ``name`` from the first run directory in ``reuse`` that trained the same
-    cell (same target at the same index, seed, members, steps, …).
-
-    From a directory with the cell's checkpoint, the checkpoint is copied and the cell
-    resumes from it (a finished cell is not retrained). From one with only ``config.json``
-    and ``metrics.json`` (a run kept without its checkpoints, e.g. a long reproduction's
-    results committed cell by cell), a *finished* cell's records are taken as they are
-    (:func:`finished_record` on ``grid``, default the log-spaced steps of ``cfg``, and
-    ``meta``). Nothing is adopted when ``run`` has the cell's checkpoint already (the
-    caller checks its own finished records first).
-
-    Both are taken when both are there: a checkpoint left from a session that stopped
-    inside the cell is behind the records once the cell has finished elsewhere, and
-    :func:`train_cell` then keeps the records.
-
-    ``eta`` (this run's learning rate for the cell, from its own ∞-NTK) is checked against
-    the one the source recorded under ``analytic_key``: a cell trained at another rate
-    (kernels computed differently) is not continued at this one.
-
-    Raises:
-        InputError: the source's learning rate differs from ``eta`` by more than 1e-9.
-
-    Returns:
-        ``(directory, records)``: where it came from (None if nowhere) and the finished
-        records found there (None if the cell is not finished there).
-    """
-    import json
-    import shutil
-
-    from qsntk.io import call_atomically
-
-    mine = run.checkpoint_path(name)
-    if mine.exists():
-        return None, None
-    want = _cell_settings(cfg, target_index)
-    for d in reuse:
-        d = Path(d)
-        src = d / mine.relative_to(run.path)
-        try:
-            other = json.loads((d / "config.json").read_text())
-        except (OSError, ValueError):
-            continue
-        if target_index >= len(other.get("targets", [])) or _cell_settings(other, target_index) != want:
-            continue
-        try:
-            recorded = json.loads((d / "metrics.json").read_text())
-            cells = recorded.get("cells", {})
-            theirs = recorded.get("analytic", {}).get(analytic_key, {}).get("eta")
-        except (OSError, ValueError, AttributeError):
-            cells, theirs = {}, None
-        if eta is not None and theirs is not None and abs(float(theirs) / eta - 1.0) > 1e-9:
-            from qsntk.errors import InputError
-
-            raise InputError(f"--reuse {str(d)!r}: cell {name} was trained at learning rate "
-                             f"{float(theirs):.12g}, this run's is {eta:.12g} (the kernels "
-                             "differ); drop that --reuse or rerun it")
-        if grid is None:
-            from qsntk.dynamics.ensemble import log_steps
-
-            grid = log_steps(cfg["steps"], cfg["n_log"])
-        rec = finished_record(cells.get(name) if isinstance(cells, dict) else None, grid,
-                              want["members"], meta)
-        if src.is_file():   # with finished records too: train_cell keeps whichever is further
-            call_atomically(mine, lambda tmp, src=src: shutil.copyfile(src, tmp))
-        if src.is_file() or rec is not None:
-            return str(d), rec
-    return None, None
-
-
 def work_units(train_sizes, widths) -> dict:
     """Progress units per epoch of each (|B|, width) cell: an epoch costs ∝ |B| × width, so
     the cheapest cell counts 1 and the others its multiple (rounded), which keeps the
@@ -571,26 +392,6 @@ class _Scaled:
 
     def skip(self, n: int) -> None:
         skip(self.bar, n * self.units)
-
-
-def _resumed_metrics(run) -> dict:
-    """``metrics.json`` of a resumed run, its layout checked where the run reads it (a
-    hand-edited or foreign file is named in one line instead of failing deep inside)."""
-    m = run.load_metrics()
-    where = f"metrics.json in {str(run.path)!r}"
-    if not isinstance(m, dict):
-        raise InputError(f"{where} is not a JSON object; rerun with --overwrite to start afresh")
-    m.setdefault("analytic", {})
-    m.setdefault("cells", {})
-    for part in ("analytic", "cells"):
-        if not isinstance(m[part], dict) or not all(isinstance(v, dict) for v in m[part].values()):
-            raise InputError(f"{where}: {part!r} must map names to objects; rerun with --overwrite")
-    for k, a in m["analytic"].items():
-        eta = a.get("eta")
-        if not isinstance(eta, (int, float)) or isinstance(eta, bool) or not 0 < eta < float("inf"):
-            raise InputError(f"{where}: analytic entry {k!r} has no valid learning rate 'eta' "
-                             f"(got {eta!r}); rerun with --overwrite")
-    return m
 
 
 def _figures(run, metrics: dict, cfg: dict, figures, title: str, *, done) -> list:
@@ -634,8 +435,8 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
         for n in cfg["train_sizes"]:
             if n >= tg.n_states:
                 raise InputError(f"train size {n} leaves no test states ({t} has {tg.n_states})")
-    run = RunDir(out, _as_recorded(out, cfg), overwrite=overwrite, volatile=("checkpoint_s",))
-    metrics = _resumed_metrics(run) if run.resumed else {"analytic": {}, "cells": {}}
+    run = RunDir(out, as_recorded(out, cfg), overwrite=overwrite, volatile=("checkpoint_s",))
+    metrics = resumed_metrics(run) if run.resumed else {"analytic": {}, "cells": {}}
     grid = log_steps(cfg["steps"], cfg["n_log"])
     units = work_units(cfg["train_sizes"], cfg["widths"])
     total = len(targets) * int(grid[-1]) * sum(units.values())

@@ -2,7 +2,7 @@ r"""The state of a supervised-learning run directory, cell by cell (``qsntk stat
 
 Pure functions of ``config.json`` and ``metrics.json``: a reproduction that runs for
 hours can be read while it trains, or after it was carried elsewhere as those two
-files (see :func:`qsntk.experiments.supervised.adopt_cell`).
+files (see :func:`qsntk.experiments.supervised_records.adopt_cell`).
 
 The total MSE of Fig. 3 of Luo–Halverson is the loss over the whole basis,
 
