@@ -31,15 +31,40 @@ def check_finite(name: str, value: Any) -> Any:
     """
     if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
         if not (math.isfinite(value.real) and math.isfinite(value.imag)):
-            raise InputError(f"{name} must be finite, got {value!r}")
+            got = complex(value) if isinstance(value, complex) else float(value)
+            raise InputError(f"{name} must be finite, got {got!r}")
         return value
     arr = np.asarray(value)
     if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise InputError(
-            f"{name} must be finite, got {arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}"
-        )
+        got = arr[tuple(bad)].item()                  # a Python number: 'nan', not 'np.float64(nan)'
+        where = "" if arr.size == 1 else f" at index {tuple(int(i) for i in bad)}"
+        raise InputError(f"{name} must be finite, got {got!r}{where}")
     return value
+
+
+def physical_memory_bytes() -> int | None:
+    """This machine's physical memory in bytes (None where the OS does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(what: str, nbytes: float, *, limit: int | None = None) -> None:
+    """Refuse, in one line, a job whose arrays alone would not fit in memory.
+
+    ``nbytes`` is a lower bound on what the job must hold at once (its parameters, its
+    largest array); ``limit`` defaults to the machine's physical memory. The check is
+    there so that an impossible size (a width of 10^9) is an error naming the value rather
+    than an out-of-memory traceback or a process killed halfway through writing.
+    """
+    limit = physical_memory_bytes() if limit is None else limit
+    if limit is not None and nbytes > limit:
+        raise InputError(f"{what} needs at least {nbytes / 2**30:.3g} GiB, more than this "
+                         f"machine's {limit / 2**30:.3g} GiB of memory")
 
 
 def check_positive(name: str, value: float, *, strict: bool = True) -> float:
