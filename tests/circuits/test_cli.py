@@ -103,3 +103,36 @@ def test_train_supervised_theory_and_reproduce_list(capsys, tmp_path):
     assert code == 0 and th["Kbar_exact"] > th["Kbar_eq9"] > 0 and "lowest_eig_eq21" in th
     code, out, _ = _run(["reproduce", "--list"], capsys)
     assert code == 0 and all(f"liu2023-fig{i}" in out for i in (1, 2, 3))
+
+
+def _ckpt_seconds(path):
+    with np.load(path) as data:
+        return json.loads(bytes(data["__meta__"]).decode())["wall_s"]
+
+
+@pytest.mark.parametrize("argv, pieces", [
+    (["kernel", "--qubits", "2", "--layers", "1,3", "--instances", "2", "--samples", "16"],
+     ["L1", "L3"]),
+    (["train", "--qubits", "1", "--layers", "4", "--inits", "3", "--steps", "30", "--chunk", "20",
+      "--eta", "0.01"], ["train"]),
+    (["supervised", "--qubits", "2", "--layers", "4", "--sizes", "2,3", "--instances", "2",
+      "--inputs", "basis"], ["A2", "A3"]),
+])
+def test_wall_time_is_that_of_the_work_done_over_sessions(argv, pieces, capsys, tmp_path):
+    """``wall_s``: a no-op rerun keeps the fresh run's value (not the rerun's own few ms);
+    a rerun that recomputes a lost piece adds its own time to the pieces it kept."""
+    d = tmp_path / "run"
+    argv = ["qntk", *argv, "--out", str(d)]
+    assert _run(argv, capsys)[0] == 0
+    fresh = json.loads((d / "metrics.json").read_text())
+    secs = {p: _ckpt_seconds(d / "checkpoints" / f"{p}.npz") for p in pieces}
+    assert all(s > 0 for s in secs.values()) and sum(secs.values()) <= fresh["wall_s"]
+    assert _run(argv, capsys)[0] == 0                          # every piece checkpointed
+    again = json.loads((d / "metrics.json").read_text())
+    assert again["resumed"] is True and again["wall_s"] == fresh["wall_s"]
+    (d / "checkpoints" / f"{pieces[-1]}.npz").unlink()         # a lost piece is recomputed
+    assert _run(argv, capsys)[0] == 0
+    redo = json.loads((d / "metrics.json").read_text())
+    kept = sum(secs[p] for p in pieces[:-1])
+    new = _ckpt_seconds(d / "checkpoints" / f"{pieces[-1]}.npz")
+    assert redo["wall_s"] >= kept + new and redo["wall_s"] != fresh["wall_s"]

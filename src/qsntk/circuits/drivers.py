@@ -9,6 +9,12 @@ in resumable pieces (one checkpoint per piece), and writes ``metrics.json``,
 * its angles: ``fold_in(<instance key>, 1)``, input states ``fold_in(<instance key>, 2)``,
 
 so a resumed run reproduces the uninterrupted one exactly.
+
+``metrics["wall_s"]`` is the seconds spent computing the result, summed over the
+sessions that computed it: each checkpoint records how long its piece took, and a
+session that computes something adds its own time (pieces, statistics, arrays) to
+that of the pieces it loaded. A rerun that finds every piece checkpointed recomputes
+nothing and leaves ``wall_s`` as it was (see :class:`_WorkClock`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,46 @@ MAX_QUBITS = 10
 
 
 # ---------------------------------------------------------------- shared pieces
+class _WorkClock:
+    """``wall_s`` of a run: seconds spent computing its result, summed over sessions.
+
+    Each checkpointed piece records the seconds it took (``wall_s`` in its metadata,
+    :meth:`piece_done`). :meth:`total` is the time of the pieces loaded from
+    checkpoints plus everything this session did since the clock started; where this
+    session loaded every piece and computed none, the ``wall_s`` already in
+    ``metrics.json`` is kept, so a no-op rerun leaves it unchanged. (A piece
+    checkpointed before qsntk recorded piece times counts as 0 s.)
+    """
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.t0 = time.perf_counter()
+        self.loaded = 0.0               # seconds of the pieces restored from checkpoints
+        self.computed = False
+
+    def piece_loaded(self, meta) -> float:
+        """Count a restored piece; returns its recorded seconds (0 where none)."""
+        s = meta.get("wall_s") if isinstance(meta, dict) else None
+        s = float(s) if isinstance(s, (int, float)) and math.isfinite(s) and s >= 0 else 0.0
+        self.loaded += s
+        return s
+
+    def piece_done(self, started: float) -> float:
+        """Seconds since ``started`` (a ``perf_counter``): the time of a piece just computed."""
+        self.computed = True
+        return time.perf_counter() - started
+
+    def total(self) -> float:
+        if not self.computed:
+            try:
+                kept = self.run.load_metrics().get("wall_s")
+            except (InputError, AttributeError):        # unreadable or not an object
+                kept = None
+            if isinstance(kept, (int, float)):
+                return float(kept)
+        return self.loaded + (time.perf_counter() - self.t0)
+
+
 def _check_common(n_qubits, seed, terms):
     check_int_at_least("qubits", n_qubits, 1)
     if n_qubits > MAX_QUBITS:
@@ -110,7 +156,9 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
     (cos/sin on the unrolled path, L <= 48) and the statistics over samples stay in double precision.
 
     Returns:
-        Summary dict ``{"out", "figures", "metrics"}``.
+        Summary dict ``{"out", "figures", "metrics"}``; ``metrics["wall_s"]`` is the seconds
+        spent computing the result over every session, unchanged by a rerun that
+        recomputes nothing (module docstring).
     """
     _check_common(n_qubits, seed, terms)
     layers = sorted({check_int_at_least("layers", int(L), 1) for L in layers})
@@ -126,13 +174,14 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
     obs, O = _observable(seed, n_qubits, terms)
     tr, obs_meta = _obs_info(obs, O)
     psi0 = _basis0(D)
-    t0 = time.perf_counter()
+    clock = _WorkClock(run)
     results = {}
     with progress(len(layers) * instances, f"QNTK, {n_qubits} qubits") as bar:
         for L in layers:
             like = (np.zeros((instances, samples)),) * 3
             got = run.load_checkpoint(f"L{L}", like)
             if got is None:
+                started = time.perf_counter()
                 K, mu, eps = (np.zeros((instances, samples)) for _ in range(3))
                 chunk = _chunk(L, D, samples)
                 for i in range(instances):
@@ -145,13 +194,14 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
                         mu[i, a:a + chunk] = np.asarray(st.mu)
                         eps[i, a:a + chunk] = np.asarray(st.eps)
                     bar.advance()
-                run.save_checkpoint(f"L{L}", (K, mu, eps), L=L)
+                run.save_checkpoint(f"L{L}", (K, mu, eps), L=L, wall_s=clock.piece_done(started))
             else:
-                (K, mu, eps), _ = got
+                (K, mu, eps), meta = got
+                clock.piece_loaded(meta)
                 skip(bar, instances)
             results[L] = (np.asarray(K), np.asarray(mu), np.asarray(eps))
     metrics = _kernel_metrics(results, layers, O, tr, D, with_mu)
-    metrics.update(observable=obs_meta, D=D, wall_s=time.perf_counter() - t0, resumed=run.resumed)
+    metrics.update(observable=obs_meta, D=D, wall_s=clock.total(), resumed=run.resumed)
     arrays = {k: np.asarray(v) for k, v in metrics["per_L"].items()}
     run.save_arrays("arrays", layers=np.asarray(layers), **arrays,
                     **{f"K_L{L}": results[L][0] for L in layers},
@@ -232,7 +282,9 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
     :math:`\\gamma = \\eta\\bar K` and for eq. 11 of Liu et al.
 
     Returns:
-        Summary dict ``{"out", "figures", "metrics"}``.
+        Summary dict ``{"out", "figures", "metrics"}``; ``metrics["wall_s"]`` is the seconds
+        spent computing the result over every session, unchanged by a rerun that
+        recomputes nothing (module docstring).
     """
     _check_common(n_qubits, seed, terms)
     check_int_at_least("layers", n_layers, 1)
@@ -253,14 +305,17 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
     psi0 = _basis0(D)
     th = _angles(key, (inits, n_layers))
     eps_h, K_h = np.zeros((inits, 0)), np.zeros((inits, 0))
+    clock = _WorkClock(run)
+    spent = 0.0                 # seconds of the steps in the checkpoint, over all sessions
     got = _load_train(run, inits, n_layers)        # histories grow, so no fixed-shape template
     if got is not None:
-        th, eps_h, K_h = got
-    t0 = time.perf_counter()
+        th, eps_h, K_h, meta = got
+        spent = clock.piece_loaded(meta)
     done = max(eps_h.shape[1] - 1, 0)
     with progress(steps, "gradient descent") as bar:
         skip(bar, done)
         while done < steps:
+            started = time.perf_counter()
             n = min(chunk, steps - done)
             trace = dynamics.gradient_descent_batch(comp, O, jnp.asarray(th), psi0, O0, eta=eta, steps=n)
             e, k = np.asarray(trace.eps), np.asarray(trace.K)
@@ -268,10 +323,11 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
             K_h = k if done == 0 else np.concatenate([K_h, k[:, 1:]], axis=1)
             th = np.asarray(trace.theta)
             done += n
-            run.save_checkpoint("train", (th, eps_h, K_h), step=done)
+            spent += clock.piece_done(started)
+            run.save_checkpoint("train", (th, eps_h, K_h), step=done, wall_s=spent)
             bar.advance(n)
     metrics = _train_metrics(eps_h, K_h, eta, n_layers, O, tr, D)
-    metrics.update(observable=obs_meta, target=O0, wall_s=time.perf_counter() - t0, D=D,
+    metrics.update(observable=obs_meta, target=O0, wall_s=clock.total(), D=D,
                    resumed=run.resumed)
     run.save_arrays("arrays", eps=eps_h, K=K_h, t=np.arange(steps + 1))
     run.save_metrics(metrics)
@@ -282,6 +338,9 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
 
 
 def _load_train(run, inits, L):
+    """``(theta, eps, K, meta)`` of the training checkpoint; None if absent or mismatched."""
+    import json
+
     f = run.checkpoint_path("train")
     if not f.exists():
         return None
@@ -290,9 +349,13 @@ def _load_train(run, inits, L):
         if len(keys) != 3:
             return None
         th, eps, K = (data[k] for k in keys)
+        try:
+            meta = json.loads(bytes(data["__meta__"]).decode())
+        except (KeyError, ValueError):
+            meta = {}
     if th.shape != (inits, L) or eps.shape[0] != inits or eps.shape != K.shape:
         return None
-    return th, eps, K
+    return th, eps, K, meta
 
 
 def _train_metrics(eps, K, eta, L, O, tr, D):
@@ -330,7 +393,9 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
     eigenvalues of :math:`K_{\\delta_1\\delta_2}`.
 
     Returns:
-        Summary dict ``{"out", "figures", "metrics"}``.
+        Summary dict ``{"out", "figures", "metrics"}``; ``metrics["wall_s"]`` is the seconds
+        spent computing the result over every session, unchanged by a rerun that
+        recomputes nothing (module docstring).
     """
     _check_common(n_qubits, seed, terms)
     check_int_at_least("layers", n_layers, 1)
@@ -345,13 +410,14 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
     run = RunDir(out, cfg, overwrite=overwrite)
     obs, O = _observable(seed, n_qubits, terms)
     tr, obs_meta = _obs_info(obs, O)
-    t0 = time.perf_counter()
+    clock = _WorkClock(run)
     eig, mean_k = {}, {}
     kfun = jax.jit(kernel.kernel_matrix)
     with progress(len(sizes) * instances, "supervised QNTK") as bar:
         for A in sizes:
             got = run.load_checkpoint(f"A{A}", (np.zeros((instances, A)), np.zeros((A, A))))
             if got is None:
+                started = time.perf_counter()
                 ev, acc = np.zeros((instances, A)), np.zeros((A, A))
                 for i in range(instances):
                     key, comp = _instance(seed, n_qubits, n_layers, i)
@@ -362,13 +428,14 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
                     ev[i] = np.linalg.eigvalsh(Km)
                     acc += Km / instances
                     bar.advance()
-                run.save_checkpoint(f"A{A}", (ev, acc), A=A)
+                run.save_checkpoint(f"A{A}", (ev, acc), A=A, wall_s=clock.piece_done(started))
             else:
-                (ev, acc), _ = got
+                (ev, acc), meta = got
+                clock.piece_loaded(meta)
                 skip(bar, instances)
             eig[A], mean_k[A] = np.asarray(ev), np.asarray(acc)
     metrics = _supervised_metrics(eig, mean_k, sizes, n_layers, tr, D)
-    metrics.update(observable=obs_meta, wall_s=time.perf_counter() - t0, D=D, resumed=run.resumed)
+    metrics.update(observable=obs_meta, wall_s=clock.total(), D=D, resumed=run.resumed)
     run.save_arrays("arrays", sizes=np.asarray(sizes), **{f"eig_A{A}": eig[A] for A in sizes},
                     **{f"meanK_A{A}": mean_k[A] for A in sizes})
     run.save_metrics(metrics)
