@@ -67,6 +67,33 @@ def test_ensemble_run_directory_resume_and_config_guard(capsys, tmp_path):
     assert code == 2 and "holds a run with another config (draws: 6 there, 8 now)" in err
 
 
+def _ckpt_seconds(path):
+    with np.load(path) as data:
+        return json.loads(bytes(data["__meta__"]).decode())["wall_s"]
+
+
+def test_wall_time_is_that_of_the_work_done_over_sessions(capsys, tmp_path):
+    """``wall_s``: a no-op rerun keeps the fresh run's value (not the rerun's own time); a
+    rerun that redoes a lost ensemble adds its own time to the checkpointed work it kept."""
+    d = tmp_path / "e"
+    argv = ["entanglement", "ensemble", "--sites", "6", "--widths", "32", "--sigma-w", "3",
+            "--scan-sigma-w", "1", "--draws", "6", "--mc", "40", "--out", str(d)]
+    assert _run(argv, capsys)[0] == 0
+    fresh = json.loads((d / "metrics.json").read_text())
+    secs = {k: _ckpt_seconds(d / "checkpoints" / f"{k}.npz")
+            for k in ("N32_sw3", "N32_sw1", "mc_sw1", "mc_sw3")}
+    assert all(s > 0 for s in secs.values()) and sum(secs.values()) <= fresh["wall_s"]
+    assert _run(argv, capsys)[0] == 0                          # everything checkpointed
+    again = json.loads((d / "metrics.json").read_text())
+    assert again["resumed"] is True and again["wall_s"] == fresh["wall_s"]
+    (d / "checkpoints/N32_sw1.npz").unlink()
+    assert _run(argv, capsys)[0] == 0
+    redo = json.loads((d / "metrics.json").read_text())
+    kept = secs["N32_sw3"] + secs["mc_sw1"] + secs["mc_sw3"]
+    assert redo["wall_s"] >= kept + _ckpt_seconds(d / "checkpoints/N32_sw1.npz")
+    assert redo["wall_s"] != fresh["wall_s"]
+
+
 def test_bound_page_and_state_commands(capsys, tmp_path):
     code, out, _ = _run(["entanglement", "bound", "--sites", "6", "--sigma-w", "0.5,20", "--mc", "200",
                          "--out", str(tmp_path / "b")], capsys)

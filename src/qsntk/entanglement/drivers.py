@@ -16,6 +16,12 @@ so the result does not depend on interruptions) and writes ``config.json``,
 ``metrics.json``, ``arrays.npz`` and ``entanglement.png``. All ensembles share
 the seed: at a fixed width the σ_w scan uses the same standard-normal draws
 (common random numbers), so differences between σ_w are not sampling noise.
+
+``metrics["wall_s"]`` is the seconds spent computing the result, summed over the sessions
+that computed it: each checkpoint records the seconds its draws (or its Monte-Carlo check)
+took, and a session that computes something adds its own time (draws, bounds, metrics)
+to that of the checkpointed work it loaded. A rerun that finds everything checkpointed
+leaves ``wall_s`` as it was (:class:`_WorkClock`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,45 @@ from qsntk.progress import no_progress, skip
 __all__ = ["entanglement_run", "MAX_SITES", "ensemble_key"]
 
 MAX_SITES = 16
+
+
+class _WorkClock:
+    """``wall_s`` of a run: seconds spent computing its result, summed over sessions.
+
+    Checkpoints record the seconds of their work (``wall_s`` in their metadata);
+    :meth:`total` is the time of the work loaded from checkpoints plus everything this
+    session did since the clock started. Where this session loaded all of it and
+    computed nothing, the ``wall_s`` already in ``metrics.json`` is kept (a no-op rerun
+    leaves it unchanged). Work checkpointed before qsntk recorded its time counts as 0 s.
+    """
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.t0 = time.perf_counter()
+        self.loaded = 0.0
+        self.computed = False
+
+    def piece_loaded(self, meta) -> float:
+        """Count checkpointed work; returns its recorded seconds (0 where none)."""
+        s = meta.get("wall_s") if isinstance(meta, dict) else None
+        s = float(s) if isinstance(s, (int, float)) and math.isfinite(s) and s >= 0 else 0.0
+        self.loaded += s
+        return s
+
+    def piece_done(self, started: float) -> float:
+        """Seconds since ``started`` (a ``perf_counter``): the time of work just done."""
+        self.computed = True
+        return time.perf_counter() - started
+
+    def total(self) -> float:
+        if not self.computed:
+            try:
+                kept = self.run.load_metrics().get("wall_s")
+            except (InputError, AttributeError):        # unreadable or not an object
+                kept = None
+            if isinstance(kept, (int, float)):
+                return float(kept)
+        return self.loaded + (time.perf_counter() - self.t0)
 
 
 def ensemble_key(width: int, sigma_w: float) -> str:
@@ -88,19 +133,22 @@ def _ensembles(widths, sigma_w, scan, scan_width):
     return out
 
 
-def _run_ensemble(run, key, model, n_sites, cuts, draws, seed, piece, bar):
+def _run_ensemble(run, key, model, n_sites, cuts, draws, seed, piece, bar, clock):
     like = np.zeros((2, draws, len(cuts)))
     got = run.load_checkpoint(key, like)
     S, done = (np.array(got[0]), int(got[1].get("done", 0))) if got is not None else (like.copy(), 0)
+    spent = clock.piece_loaded(got[1]) if got is not None else 0.0   # seconds of these draws
     skip(bar, done)
     while done < draws:
+        started = time.perf_counter()
         n = min(piece, draws - done)
         res = ens.ensemble_entropies(model, n_sites=n_sites, n_draws=n, seed=seed, cuts=cuts,
                                      orders=(1, 2), first=done)
         S[0, done:done + n] = res[1.0]
         S[1, done:done + n] = res[2.0]
         done += n
-        run.save_checkpoint(key, S, done=done)
+        spent += clock.piece_done(started)
+        run.save_checkpoint(key, S, done=done, wall_s=spent)
         bar.advance(n)
     return S
 
@@ -136,7 +184,9 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
         overwrite, progress, figure_title: as elsewhere.
 
     Returns:
-        ``{"out", "figures", "metrics"}`` (headline metrics).
+        ``{"out", "figures", "metrics"}`` (headline metrics). ``metrics.json``'s ``wall_s`` is
+        the seconds spent computing the result over every session, unchanged by a rerun
+        that recomputes nothing (module docstring).
     """
     hyper = _hyper(net, sigma_a, sigma_b, sigma_out)
     (n_sites, widths, sigma_w, scan, scan_width, draws, seed, mc_samples,
@@ -148,7 +198,7 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
                mc_samples=mc_samples, mc_seeds="seed + 1 + index of sigma_w in sorted order",
                orders=[1, 2], cuts="prefix", bound_grid=bound_grid)
     run = RunDir(out, cfg, overwrite=overwrite)
-    t0 = time.perf_counter()
+    clock = _WorkClock(run)
     cuts = prefix_cuts(n_sites)
     sizes = np.arange(1, n_sites)
     todo = _ensembles(widths, sigma_w, scan, scan_width)
@@ -159,7 +209,7 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
         for w, s in todo:
             model = ens.network_pair(net, w, sigma_w=s, **hyper)
             results[ensemble_key(w, s)] = _run_ensemble(run, ensemble_key(w, s), model, n_sites,
-                                                        cuts, draws, seed, piece, bar)
+                                                        cuts, draws, seed, piece, bar, clock)
 
     gps, bounds, mcs = {}, {}, {}
     with progress(len(sigmas) * max(mc_samples, 1), "NNGP bound and Monte-Carlo check") as bar:
@@ -171,12 +221,15 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
                 like = np.zeros((8, len(cuts)))
                 got = run.load_checkpoint(name, like)
                 if got is None:
+                    started = time.perf_counter()
                     m = gpmod.mc_purity(g, cuts, mc_samples, seed=seed + 1 + i, progress=bar)
                     arr = np.stack([m.purity, m.purity_se, m.neglog, m.neglog_se, m.s2, m.s2_se,
                                     m.ratio, m.ratio_se])
-                    run.save_checkpoint(name, arr, samples=m.samples)
+                    run.save_checkpoint(name, arr, samples=m.samples,
+                                        wall_s=clock.piece_done(started))
                 else:
                     arr = np.asarray(got[0])
+                    clock.piece_loaded(got[1])
                     skip(bar, mc_samples)
                 mcs[s] = arr
             else:
@@ -191,7 +244,7 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
 
     metrics = _metrics(results, bounds, mcs, sizes, n_sites, net, widths, sigma_w, scan, scan_width,
                        draws, mc_samples)
-    metrics.update(wall_s=time.perf_counter() - t0, resumed=run.resumed, hyper=hyper)
+    metrics.update(wall_s=clock.total(), resumed=run.resumed, hyper=hyper)
     arrays = {"sizes": sizes, "page": metrics["page"], "haar_s2_annealed": metrics["haar_s2_annealed"],
               "haar_s2": metrics["haar_s2"], "sigmas": np.asarray(sigmas, float),
               "bound_grid_sigma": grid, "bound_grid": grid_bound}
