@@ -102,9 +102,15 @@ def test_interrupted_run_resumes_bit_for_bit(tiny_run, tmp_path):
         assert m["history"][key] == ref["history"][key], key
     assert m["final_energy_full_sum"] == ref["final_energy_full_sum"]
     assert m["lens"]["lens_trace"] == ref["lens"]["lens_trace"]
-    # a finished run reruns without a step and reports the same
+    # wall_s: the steps' seconds over both sessions (kept in the checkpoint) and the
+    # resume's own time after them
+    with np.load(out / "checkpoints" / "vmc.npz") as data:
+        steps_s = json.loads(bytes(data["__meta__"]).decode())["wall_s"]
+    assert 0 < steps_s <= m["wall_s"]
+    # a finished run reruns without a step and reports the same, its wall_s included
     run_vmc(out, VMCConfig(**TINY))
-    assert json.loads((out / "metrics.json").read_text())["history"] == m["history"]
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["history"] == m["history"] and again["wall_s"] == m["wall_s"]
     # another config in the same directory is refused
     with pytest.raises(InputError, match="another config"):
         run_vmc(out, VMCConfig(**{**TINY, "lr": 0.1}))

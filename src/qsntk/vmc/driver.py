@@ -432,6 +432,13 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     Checkpoints every ``checkpoint_every`` steps; rerunning on ``out`` resumes
     from the last one and repeats the lost steps bit for bit.
 
+    ``metrics["wall_s"]`` is the seconds spent computing the result, summed over the
+    sessions that computed it: each checkpoint records the seconds of the steps it holds,
+    and a session that runs steps adds its own time (steps and the final full-basis sum)
+    to theirs. A rerun of a finished run runs no step and leaves ``wall_s`` as it was.
+    (Steps lost to an interruption and repeated are counted once; a checkpoint written
+    before qsntk recorded the time counts as 0 s.)
+
     Arguments:
         out: run directory.
         cfg: a :class:`VMCConfig`.
@@ -460,8 +467,10 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     tree_like = {"driver": flax.serialization.to_state_dict(driver), "history": history,
                  "lens": lens_hist, "lens_eigs": lens_eigs}
     got = run.load_checkpoint("vmc", tree_like)
+    spent = 0.0             # seconds of the steps in the checkpoint, over all sessions
     if got is not None:
         tree, meta = got
+        spent = _recorded_seconds(meta)
         driver = flax.serialization.from_state_dict(driver, tree["driver"])
         # restored as a 0-d numpy array, which NetKet would then increment in place
         driver._step_count = int(meta["step"])
@@ -485,10 +494,12 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
         sd["_step_count"] = done
         run.save_checkpoint("vmc", {"driver": sd,
                                     "history": history, "lens": lens_hist,
-                                    "lens_eigs": lens_eigs}, step=done)
+                                    "lens_eigs": lens_eigs}, step=done,
+                            wall_s=spent + time.perf_counter() - t0)
         run.save_metrics(_metrics(cfg, system, info, history, lens_hist, done, E0, None))
 
     done = int(driver.step_count)
+    kept = _kept_wall(run) if done >= cfg.steps else None      # nothing left to compute
     t0 = time.perf_counter()
     with progress(cfg.steps, f"VMC {cfg.system} {cfg.lx}x{cfg.ly} {cfg.model['name']}") as bar:
         skip(bar, done)
@@ -506,7 +517,7 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
             psi0 = V[:, 0]
         final = full_sum_energy(system, driver.state, psi0=psi0)
     metrics = _metrics(cfg, system, info, history, lens_hist, cfg.steps, E0, final)
-    metrics["wall_s"] = time.perf_counter() - t0
+    metrics["wall_s"] = kept if kept is not None else spent + time.perf_counter() - t0
     metrics["resumed"] = run.resumed
     run.save_arrays("arrays", lens_eigenvalues=lens_eigs,
                     **{k: v for k, v in history.items()},
@@ -518,6 +529,21 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     figs = [str(run.save_figure(fig, name)) for name, fig in plots.vmc_figures(metrics, lens_eigs)]
     plots.close_all()
     return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics)}
+
+
+def _recorded_seconds(meta) -> float:
+    """The ``wall_s`` a checkpoint records (0 for one written before qsntk recorded it)."""
+    s = meta.get("wall_s") if isinstance(meta, dict) else None
+    return float(s) if isinstance(s, (int, float)) and np.isfinite(s) and s >= 0 else 0.0
+
+
+def _kept_wall(run):
+    """``metrics.json``'s ``wall_s`` (None where there is none or it cannot be read)."""
+    try:
+        kept = run.load_metrics().get("wall_s")
+    except (InputError, AttributeError):
+        return None
+    return float(kept) if isinstance(kept, (int, float)) else None
 
 
 def _finite_mean(x):
