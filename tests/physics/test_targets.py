@@ -106,3 +106,52 @@ def test_preset_overrides():
 def test_bad_target_requests(name, kwargs, match):
     with pytest.raises(InputError, match=match):
         make_target(name, **kwargs)
+
+
+def test_a_target_of_your_own_needs_only_x_and_psi(tmp_path):
+    """np.savez(path, x=..., psi=...) is a target: basis and meta are optional."""
+    from qsntk.physics.targets import load_target
+
+    rng = np.random.default_rng(0)
+    psi = rng.normal(size=8) + 1j * rng.normal(size=8)
+    x = rng.choice([-1.0, 1.0], size=(8, 3)).astype(np.float32)
+    np.savez(tmp_path / "mine.npz", x=x, psi=psi / np.linalg.norm(psi))
+    t = load_target(tmp_path / "mine.npz")
+    assert t.x.dtype == np.float64 and t.psi.dtype == np.complex128
+    assert np.array_equal(t.x, x) and t.basis.shape == (8, 0) and t.meta == {}
+    t.save(tmp_path / "again.npz")                         # and it round-trips
+    assert np.array_equal(load_target(tmp_path / "again.npz").psi, t.psi)
+
+
+def _one_array(f):
+    with open(f, "wb") as h:
+        np.save(h, np.ones(3))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda f: None, "target file '{f}' does not exist"),
+    (lambda f: f.write_text("not an archive"), "target '{f}' is not an .npz archive of arrays"),
+    (lambda f: _one_array(f), "target '{f}' is one array, not an .npz archive"),
+    (lambda f: np.savez(f, x=np.ones((2, 2))), "target '{f}' has no array 'psi' (it has x;"),
+    (lambda f: np.savez(f, x=np.ones((2, 2)), psi=np.ones(2)), "psi has norm 1.4142136, not 1"),
+    (lambda f: np.savez(f, x=np.ones((2, 2)), psi=np.ones(2) / 2**0.5, meta=np.array(["[1]"])),
+     "meta must hold a JSON object, got list"),
+])
+def test_a_file_that_is_not_a_target_is_named(tmp_path, make, message):
+    from qsntk.physics.targets import load_target
+
+    f = tmp_path / "t.npz"
+    make(f)
+    with pytest.raises(InputError) as err:
+        load_target(f)
+    assert message.format(f=f) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_digest_follows_x_and_psi(tmp_path):
+    from qsntk.physics.targets import load_target
+
+    t = make_target("tfim", lx=3, ly=1, tau=0.5)
+    t.save(tmp_path / "a.npz")
+    assert load_target(tmp_path / "a.npz").digest() == t.digest()       # survives the file
+    other = make_target("tfim", lx=3, ly=1, tau=0.6)
+    assert other.digest() != t.digest() and len(t.digest()) == 16

@@ -72,6 +72,18 @@ class Target:
     def n_states(self) -> int:
         return int(self.psi.shape[0])
 
+    def digest(self) -> str:
+        """A fingerprint of ``x`` and ``psi`` (SHA-256, 16 hex digits): what a run recorded on
+        a target file is checked against, so a file rewritten with other amplitudes is not
+        mistaken for the one the run was trained on."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for a in (np.ascontiguousarray(self.x, np.float64), np.ascontiguousarray(self.psi, np.complex128)):
+            h.update(repr(a.shape).encode())
+            h.update(a.tobytes())
+        return h.hexdigest()[:16]
+
     def save(self, path: str | os.PathLike) -> None:
         """Write ``x``, ``psi``, ``basis`` and ``meta`` (a JSON string) to ``path`` atomically."""
         from qsntk.io import atomic_save_npz, to_jsonable
@@ -81,22 +93,47 @@ class Target:
 
 
 def load_target(path: str | os.PathLike) -> Target:
-    """Read a target written by :meth:`Target.save` (or ``qsntk target``).
+    """Read a target written by :meth:`Target.save` (or ``qsntk target``), or one of your own.
+
+    The file is an ``.npz`` archive (``np.savez``) with arrays ``x`` (real, ``(n, d)``: the
+    network inputs, one row per basis state) and ``psi`` (``(n,)`` amplitudes of unit norm,
+    in the row order of ``x``); ``basis`` (raw configurations) and ``meta`` (a 1-element
+    string array holding a JSON object) are optional and default to an empty ``(n, 0)``
+    array and ``{}``.
 
     Raises:
-        InputError: the file cannot be read, or its arrays are not a target: ``x`` real
-            ``(n, d)``, ``psi`` ``(n,)`` numbers, both finite, ``psi`` not all zero (named).
+        InputError: the file is missing or is not an ``.npz`` archive of arrays, or its arrays
+            are not a target: ``x`` real ``(n, d)``, ``psi`` ``(n,)`` numbers, both finite,
+            ``psi`` of unit norm (to 1e-6), ``meta`` a JSON object (named).
     """
     import zipfile
 
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            t = Target(x=data["x"], psi=data["psi"], basis=data["basis"],
-                       meta=json.loads(str(data["meta"][0])))
-    except (OSError, KeyError, ValueError, IndexError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"cannot read target {str(path)!r} ({type(exc).__name__}: {exc})") from None
     where = f"target {str(path)!r}"
-    x, psi = np.asarray(t.x), np.asarray(t.psi)
+    if not os.path.isfile(path):
+        raise InputError(f"target file {str(path)!r} does not exist" if not os.path.exists(path)
+                         else f"{where} is not a file")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise InputError(f"{where} is one array, not an .npz archive with arrays x and psi")
+        with data:
+            missing = [k for k in ("x", "psi") if k not in data.files]
+            if missing:
+                raise InputError(f"{where} has no array {missing[0]!r} (it has "
+                                 f"{', '.join(data.files) or 'none'}; a target needs x and psi)")
+            x, psi = data["x"], data["psi"]
+            basis = data["basis"] if "basis" in data.files else None
+            meta = json.loads(str(data["meta"].reshape(-1)[0])) if "meta" in data.files else {}
+    except InputError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):   # numpy's reading of a file that is not an array archive
+            raise InputError(f"{where} is not an .npz archive of arrays (write one with "
+                             "np.savez(path, x=..., psi=...) or `qsntk target`)") from None
+        raise InputError(f"cannot read {where} ({type(exc).__name__}: {exc})") from None
+    except (OSError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read {where} ({type(exc).__name__}: {exc})") from None
+    x, psi = np.asarray(x), np.asarray(psi)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1 or x.dtype.kind not in "biuf":
         raise InputError(f"{where}: x must be a real (n, d) array, got {x.dtype} {x.shape}")
     if psi.shape != (x.shape[0],) or psi.dtype.kind not in "biufc":
@@ -107,7 +144,14 @@ def load_target(path: str | os.PathLike) -> Target:
             raise InputError(f"{where}: {name} has non-finite entries")
     if not np.any(psi):
         raise InputError(f"{where}: psi is zero everywhere")
-    return t
+    norm = float(np.linalg.norm(psi))
+    if abs(norm - 1.0) > 1e-6:
+        raise InputError(f"{where}: psi has norm {norm:.8g}, not 1 (the losses of eqs. 16-18 "
+                         "depend on it); save psi / np.linalg.norm(psi)")
+    if not isinstance(meta, dict):
+        raise InputError(f"{where}: meta must hold a JSON object, got {type(meta).__name__}")
+    basis = np.zeros((x.shape[0], 0), np.int8) if basis is None else np.asarray(basis)
+    return Target(x=x.astype(np.float64), psi=psi.astype(np.complex128), basis=basis, meta=meta)
 
 
 MAX_TAU_NORM = 1e6
