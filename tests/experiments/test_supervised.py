@@ -682,3 +682,40 @@ def test_a_diverging_twin_is_flagged_not_averaged(target_file, tmp_path, capsys)
     with pytest.raises(SystemExit) as e:
         main(["status", "--gap", str(out)])
     assert e.value.code == 0 and "1 of 3 diverge" in capsys.readouterr().out
+
+
+def test_a_rewritten_target_file_is_not_resumed_nor_reused(tmp_path):
+    """The run records a digest of each target file's x and psi: a file rewritten with other
+    amplitudes under the same name is refused on resume (naming it) and its cells are not
+    taken by --reuse, where the path alone would carry the old target's curves over."""
+    f = tmp_path / "t.npz"
+    make_target("tfim", lx=3, ly=2, tau=1.0, J=0.5).save(f)
+    cfg = _cfg(str(f), widths=[8], members=2, steps=5, n_log=3)
+    first = tmp_path / "first"
+    run_supervised(first, cfg)
+    recorded = json.loads((first / "config.json").read_text())["target_digests"]
+    assert len(recorded) == 1 and len(recorded[0]) == 16
+    run_supervised(first, cfg)                                          # unchanged: resumes
+    make_target("tfim", lx=3, ly=2, tau=1.0, J=0.7).save(f)             # same name, new psi
+    before = (first / "metrics.json").read_bytes()
+    with pytest.raises(InputError, match="target file '.*t.npz' has changed since the run"):
+        run_supervised(first, cfg)
+    assert (first / "metrics.json").read_bytes() == before
+    fresh = run_supervised(tmp_path / "fresh", cfg)
+    reused = run_supervised(tmp_path / "reused", cfg, reuse=[first])
+    m = [json.loads(Path(r["metrics"]).read_text()) for r in (fresh, reused)]
+    for part in ("train", "test"):                         # trained anew, not taken from first
+        assert m[0]["cells"]["t0_n40_w8"][part] == m[1]["cells"]["t0_n40_w8"][part]
+    old = json.loads((first / "metrics.json").read_text())
+    assert old["analytic"]["t0_n40"]["train_mu"] != m[1]["analytic"]["t0_n40"]["train_mu"]
+    run_supervised(first, cfg, overwrite=True)                         # --overwrite starts afresh
+
+
+def test_a_width_that_cannot_fit_in_memory_is_refused_before_anything_is_written(
+        target_file, tmp_path):
+    f, _ = target_file
+    cfg = _cfg(f, widths=[8, 10**9], members=2, steps=5, n_log=3)
+    with pytest.raises(InputError, match=r"^width 1000000000 \(2 members of two networks, depth 1\) "
+                                         r"needs at least .* GiB, more than this machine's"):
+        run_supervised(tmp_path / "big", cfg)
+    assert not (tmp_path / "big").exists()

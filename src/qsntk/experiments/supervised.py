@@ -34,8 +34,8 @@ import numpy as np
 
 from qsntk.errors import InputError
 from qsntk.experiments.supervised_config import DEFAULTS, make_config, validate  # noqa: F401
-from qsntk.experiments.supervised_records import (adopt_cell, as_recorded, finished_record,
-                                                  resumed_metrics)
+from qsntk.experiments.supervised_records import (adopt_cell, as_recorded, check_target_files,
+                                                  finished_record, resumed_metrics)
 from qsntk.progress import no_progress, skip
 
 def load_target(name: str):
@@ -52,6 +52,27 @@ def pair_for(cfg: dict, width: int):
     net = FCNet((width,) * cfg["depth"], activation=cfg["activation"], W_std=cfg["W_std"],
                 b_std=cfg["b_std"], parameterization=cfg["parameterization"])
     return RealImagPair(re=net, im=net.clone())  # two independent networks
+
+
+def check_sizes(cfg: dict, targets) -> None:
+    """Refuse, before anything is written, widths whose networks cannot fit in memory.
+
+    A lower bound: each member's two networks hold their parameters and gradients in the
+    run's precision, and with ``linearized`` or ``drift`` one network's activations on the
+    whole basis are held in float64 (the empirical kernel of the twins).
+    """
+    from qsntk.errors import check_memory
+
+    item = 4 if cfg["precision"] == "float32" else 8
+    d = max(int(t.x.shape[1]) for t in targets)
+    n_states = max(t.n_states for t in targets)
+    for w in cfg["widths"]:
+        n_params = w * (d + 1) + (cfg["depth"] - 1) * w * (w + 1) + w + 1
+        nbytes = 2 * 2 * cfg["members"] * n_params * item
+        if cfg["linearized"] or cfg["drift"]:
+            nbytes += n_states * w * cfg["depth"] * 8
+        check_memory(f"width {w} ({cfg['members']} members of two networks, depth {cfg['depth']})",
+                     nbytes)
 
 
 def split_for(cfg: dict, n_states: int, n_train: int, target_index: int):
@@ -435,6 +456,14 @@ def run_supervised(out, cfg: dict, *, overwrite: bool = False, progress=no_progr
         for n in cfg["train_sizes"]:
             if n >= tg.n_states:
                 raise InputError(f"train size {n} leaves no test states ({t} has {tg.n_states})")
+    check_sizes(cfg, targets)
+    from qsntk.physics.targets import PRESETS
+
+    digests = [None if t in PRESETS else tg.digest() for t, tg in zip(cfg["targets"], targets)]
+    if any(digests):           # preset-only configs stay as they were recorded before
+        cfg = {**cfg, "target_digests": digests}
+    if not overwrite:
+        check_target_files(out, cfg)
     run = RunDir(out, as_recorded(out, cfg), overwrite=overwrite, volatile=("checkpoint_s",))
     metrics = resumed_metrics(run) if run.resumed else {"analytic": {}, "cells": {}}
     grid = log_steps(cfg["steps"], cfg["n_log"])

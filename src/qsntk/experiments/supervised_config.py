@@ -14,8 +14,11 @@ DEFAULTS = dict(
     targets=["tfim-quench"], train_sizes=[2400], widths=[300, 1000, 5000], members=10,
     steps=10_000, n_log=60, eta_factor=0.9, activation="relu", depth=1, W_std=0.5, b_std=0.1,
     parameterization="ntk", precision="float32", seed=0, chunk=128, checkpoint_s=120.0,
-    linearized=False, drift=False,
+    linearized=False, drift=False, target_digests=None,
 )
+"""The settings of a run. ``target_digests`` is not chosen but recorded: for each target
+file, :meth:`~qsntk.physics.targets.Target.digest` of its ``x`` and ``psi`` (None for a preset),
+so that a rerun on a file since rewritten is refused instead of resuming on the old results."""
 
 
 def make_config(**overrides) -> dict:
@@ -39,9 +42,16 @@ def validate(cfg: dict) -> None:
     if not cfg["targets"]:
         raise InputError("give at least one target")
     for t in cfg["targets"]:
-        if t not in PRESETS and not (t.endswith(".npz") and Path(t).is_file()):
-            raise InputError(f"unknown target {t!r}; choose a preset ({', '.join(PRESETS)}) "
-                             "or a target file written by `qsntk target`")
+        if t in PRESETS:
+            continue
+        if t.endswith(".npz"):
+            if not Path(t).is_file():
+                raise InputError(f"target file {t!r} does not exist" if not Path(t).exists()
+                                 else f"target {t!r} is not a file")
+            continue
+        raise InputError(f"unknown target {t!r}; choose a preset ({', '.join(PRESETS)}) "
+                         "or a target file (.npz, written by `qsntk target` or np.savez with x "
+                         "and psi)")
     from qsntk.experiments.supervised_plots import _label
 
     labels = [_label(t) for t in cfg["targets"]]
@@ -71,6 +81,10 @@ def validate(cfg: dict) -> None:
     check_int_at_least("seed", cfg["seed"], 0)
     if cfg["seed"] >= 2**31:  # the cells' network seeds are taken mod 2**31: s, s + 2**31 would collide
         raise InputError(f"seed must be below 2**31 = {2**31}, got {cfg['seed']}")
+    d = cfg["target_digests"]
+    if d is not None and not (isinstance(d, list) and len(d) == len(cfg["targets"])
+                              and all(v is None or isinstance(v, str) for v in d)):
+        raise InputError(f"target_digests must be None or one string (or None) per target, got {d!r}")
     for k in ("linearized", "drift"):
         if not isinstance(cfg[k], bool):
             raise InputError(f"{k} must be true or false, got {cfg[k]!r}")

@@ -14,25 +14,54 @@ from pathlib import Path
 from qsntk.errors import InputError
 from qsntk.experiments.supervised_config import DEFAULTS
 
+def _recorded_config(out) -> dict | None:
+    try:
+        old = json.loads((Path(out) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return old if isinstance(old, dict) else None
+
+
 def as_recorded(out, cfg: dict) -> dict:
     """``cfg`` without settings added after ``out`` was created, where they have their
-    default value (so runs made before a new option existed still resume)."""
-    f = Path(out) / "config.json"
-    try:
-        old = json.loads(f.read_text())
-    except (OSError, ValueError):
+    default value (so runs made before a new option existed still resume); a run made before
+    target files were fingerprinted (``target_digests``) resumes without them."""
+    old = _recorded_config(out)
+    if old is None:
         return cfg
-    return {k: v for k, v in cfg.items() if k in old or v != DEFAULTS.get(k, object())}
+    return {k: v for k, v in cfg.items()
+            if k in old or (v != DEFAULTS.get(k, object()) and k != "target_digests")}
+
+
+def check_target_files(out, cfg: dict) -> None:
+    """Refuse to resume ``out`` on a target file whose ``x`` or ``psi`` changed since the run
+    was made there (its :meth:`~qsntk.physics.targets.Target.digest` differs), naming the
+    file: the path alone would let the run continue on the old target's curves.
+
+    Raises:
+        InputError: a target file at the same place in ``targets`` has another digest.
+    """
+    old = _recorded_config(out)
+    if old is None or old.get("targets") != cfg["targets"]:
+        return
+    then, now = old.get("target_digests") or [], cfg.get("target_digests") or []
+    for t, a, b in zip(cfg["targets"], then, now):
+        if a is not None and b is not None and a != b:
+            raise InputError(f"target file {t!r} has changed since the run in {str(out)!r} was "
+                             f"made (x/psi digest {a} then, {b} now); use another --out or "
+                             "--overwrite")
 
 
 # settings that do not change what one ensemble cell computes
-_NOT_PER_CELL = ("targets", "train_sizes", "widths", "checkpoint_s", "linearized", "drift")
+_NOT_PER_CELL = ("targets", "train_sizes", "widths", "checkpoint_s", "linearized", "drift",
+                 "target_digests")
 
 
 def _cell_settings(cfg: dict, target_index: int) -> dict:
     full = {**DEFAULTS, **cfg}
+    digests = full["target_digests"] or [None] * len(full["targets"])
     return {**{k: v for k, v in full.items() if k not in _NOT_PER_CELL},
-            "target": full["targets"][target_index]}
+            "target": full["targets"][target_index], "target_digest": digests[target_index]}
 
 
 _CELL_META = ("target", "n_train", "width", "analytic")
