@@ -51,6 +51,25 @@ def test_overwrite_drops_the_old_runs_results_with_its_config(tmp_path):
     assert RunDir(tmp_path / "r", {"seed": 2}).resumed
 
 
+def test_overwrite_drops_the_old_runs_figures(tmp_path):
+    """A figure of the old run (another target, another |B|) is not left next to the new
+    run's, where it would read as a result of the new config."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run = RunDir(tmp_path / "r", {"seed": 1})
+    run.save_figure(plt.figure(), "fig2_old_n64")
+    (tmp_path / "r" / "notes.txt").write_text("kept")
+    new = RunDir(tmp_path / "r", {"seed": 2}, overwrite=True)
+    assert (tmp_path / "r" / "fig2_old_n64.png").exists()          # nothing written yet
+    new.save_figure(plt.figure(), "fig2_new_n32")
+    names = sorted(p.name for p in (tmp_path / "r").iterdir())
+    assert names == ["config.json", "fig2_new_n32.png", "notes.txt"]
+    plt.close("all")
+
+
 def test_a_volatile_setting_does_not_block_a_resume(tmp_path):
     """How often to checkpoint does not change the results: a rerun with another value
     resumes (keeping the checkpoints) and records it; any other key is still refused."""

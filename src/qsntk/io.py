@@ -135,10 +135,10 @@ class RunDir:
         path: the directory (created if missing).
         config: a JSON-able dict that fully determines the run, seeds included.
         overwrite: if the directory holds another config, start afresh instead
-            of refusing: the old checkpoints, metrics and arrays are removed and the new
-            config written at the first write of this run (any ``save_*``, or asking for a
-            checkpoint path), so a command that stops on bad input before it writes leaves
-            the old run as it was.
+            of refusing: the old checkpoints, metrics, arrays and figures (``*.png``) are
+            removed and the new config written at the first write of this run (any
+            ``save_*``, or asking for a checkpoint path), so a command that stops on bad
+            input before it writes leaves the old run as it was.
         volatile: keys of ``config`` that do not change the results (how often to
             checkpoint): a rerun that differs only in them resumes, and its values are
             recorded.
@@ -196,6 +196,8 @@ class RunDir:
             ckpt.unlink()
         for name in ("metrics.json", "arrays.npz"):
             (self.path / name).unlink(missing_ok=True)
+        for fig in self.path.glob("*.png"):        # the old run's figures (save_figure)
+            fig.unlink()
         atomic_write_json(self.path / "config.json", self.config)
         self._reset_pending = False
 
