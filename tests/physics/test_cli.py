@@ -78,6 +78,7 @@ def test_custom_target_from_the_command_line(tmp_path, capsys):
     (["target", "hubbard-quench", "--from", "U", "--out", "OUT"], "--from needs NAME=VALUE"),
     (["target", "tfim-quench", "--out", "BLOCKED/x.npz"], "is not a directory"),
     (["target", "tfim-quench", "--out", "DIR"], "is a directory"),
+    (["target", "tfim", "--lx", "8", "--tau", "1", "--out", "OUT.NPZ"], "--out must end in .npz"),
     (["target", "tfim-quench", "--out", "KEEP"], "exists; use --overwrite"),
     (["target", "tfim-quench", "--tau", "1e300", "--out", "OUT"], "tau up to"),
     (["kernel", "--inputs", "NPY", "--width", "8", "--out", "OUT"], "not a single .npy array"),
@@ -123,3 +124,19 @@ def test_subprocess_error_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == "qsntk: error: lx must be >= 1, got 0"
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_target_out_must_end_in_npz_before_anything_is_computed(tmp_path, capsys, monkeypatch):
+    """`--target` of `qsntk supervised`/`kernel` reads only names ending in .npz, so `qsntk
+    target` refuses another --out (as `qsntk kernel` does) before it computes anything."""
+    import qsntk.physics.targets as targets
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed a target for an --out that cannot be used")
+
+    monkeypatch.setattr(targets, "quench_target", never)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["target", "tfim", "--lx", "8", "--tau", "1", "--out", "t21.txt"], capsys)
+    assert code == 2 and out == ""
+    assert err == "qsntk: error: --out must end in .npz, got 't21.txt'\n"
+    assert list(tmp_path.iterdir()) == []

@@ -109,7 +109,7 @@ def check_writable(path: str) -> Path:
 @click.command(short_help="Write a target wavefunction to an .npz file")
 @click.argument("name")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="Output .npz file (written atomically).")
+              help="Output file, ending in .npz (written atomically).")
 @_lattice_options(None, None)
 @_coupling_options
 @click.option("--tau", type=float, default=None, help="Evolution time (preset: 2.1).")
@@ -136,6 +136,8 @@ def target(name, out, lx, ly, pbc, n_up, n_down, sz0, J, J1, J2, U, t, tau, init
     from qsntk.errors import InputError
     from qsntk.physics.targets import quench_target, target_system
 
+    if not out.endswith(".npz"):        # what --target of supervised and kernel reads
+        raise InputError(f"--out must end in .npz, got {out!r}")
     initial_couplings = None
     if from_:
         initial_couplings = {}
