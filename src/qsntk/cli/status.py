@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -22,6 +24,36 @@ def _read(path: Path, what: str):
         return _MISSING
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+
+
+def check_figure_dir(path: str) -> Path:
+    """Refuse, before anything is printed, a --figures-to that cannot receive figures.
+
+    Creates the directory (and missing parents) and writes and removes a probe file in it;
+    on failure the directories this created are removed again and the error is one line.
+    """
+    from qsntk.errors import InputError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"--figures-to {path!r} exists and is not a directory")
+    created, q = [], p
+    while not q.exists() and q != q.parent:
+        created.append(q)
+        q = q.parent
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".qsntk-probe-", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        for c in created:                      # deepest first
+            try:
+                c.rmdir()
+            except OSError:
+                pass
+        raise InputError(f"--figures-to {path!r} cannot be written: {exc.strerror or exc}") from None
+    return p
 
 
 @click.command(short_help="Where a run directory stands, cell by cell")
@@ -56,16 +88,21 @@ def status(run_dir, as_json, markdown, figures_to, gap):
     if isinstance(cfg, dict) and {"targets", "train_sizes", "widths", "steps"} <= cfg.keys():
         from qsntk.experiments.supervised_status import cell_rows, format_rows
 
+        if gap and markdown:
+            raise InputError("--gap prints Markdown already; drop --markdown")
         if gap:
-            from qsntk.experiments.supervised_status import format_gap_markdown, gap_rows
+            from qsntk.experiments.supervised_status import gap_rows
 
-            if markdown:
-                raise InputError("--gap prints Markdown already; drop --markdown")
-            g = gap_rows(cfg, metrics)
-            print_json(g) if as_json else click.echo(format_gap_markdown(g))
-            return
-        rows = cell_rows(cfg, metrics)
-        if as_json:
+            rows = gap_rows(cfg, metrics)
+        else:
+            rows = cell_rows(cfg, metrics)
+        if figures_to is not None:           # before anything is printed
+            check_figure_dir(figures_to)
+        if gap:
+            from qsntk.experiments.supervised_status import format_gap_markdown
+
+            print_json(rows) if as_json else click.echo(format_gap_markdown(rows))
+        elif as_json:
             print_json(rows)
         elif markdown:
             from qsntk.experiments.supervised_status import format_markdown

@@ -14,11 +14,13 @@ eq. 18 on the train and test sets.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from qsntk.experiments.supervised import TWIN_BLOWUP
 
-__all__ = ["total_mse", "theory_total", "cell_rows", "estimate_left", "format_rows",
+__all__ = ["total_mse", "theory_total", "cell_rows", "estimate_left", "format_duration", "format_rows",
            "format_markdown", "gap_rows", "format_gap_markdown", "twin_losses", "draw_figures"]
 
 
@@ -154,6 +156,28 @@ def estimate_left(rows: list[dict]) -> list[dict]:
     return rows
 
 
+def format_duration(seconds: float) -> str:
+    """A duration as a person reads it: seconds under a minute, minutes under an hour, hours
+    above (``"0 s"``, ``"0.04 s"``, ``"4.2 s"``, ``"42 s"``, ``"7.3 min"``, ``"42 min"``,
+    ``"2.4 h"``, ``"150 h"``: one decimal below ten of a unit, whole units above).
+    Rounding never shows 60 of a smaller unit (59.7 s is ``"1.0 min"``).
+    ``"unknown"`` for a negative or non-finite value.
+    """
+    s = float(seconds)
+    if not math.isfinite(s) or s < 0:
+        return "unknown"
+    if s == 0:
+        return "0 s"
+    if s < 0.095:
+        return f"{s:.1g} s"
+    for value, unit, nxt in ((s, "s", 60.0), (s / 60, "min", 60.0), (s / 3600, "h", math.inf)):
+        if round(value, 1) < 9.95:
+            return f"{value:.1f} {unit}"
+        if round(value) < nxt:
+            return f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
 def _label(target: str) -> str:
     from pathlib import Path
 
@@ -161,24 +185,25 @@ def _label(target: str) -> str:
 
 
 def format_rows(rows: list[dict]) -> str:
-    """A plain-text table of :func:`cell_rows` (and a line with the totals)."""
+    """A plain-text table of :func:`cell_rows` (and a line with the totals); durations as
+    :func:`format_duration` writes them."""
     head = (f"{'target':16s} {'|B|':>5s} {'width':>6s} {'state':>11s} {'epoch':>12s} {'wall':>8s} "
             f"{'test':>9s} {'test NTK':>9s} {'total MSE':>9s} {'NTK':>9s} {'NTK τ=∞':>9s}")
     lines = [head]
     for r in rows:
         ep = f"{r['epoch']}/{r['steps']}"
         line = (f"{_label(r['target'])[:16]:16s} {r['n_train']:5d} {r['width']:6d} {r['state']:>11s} "
-                f"{ep:>12s} {r['wall_s']:7.0f}s")
+                f"{ep:>12s} {format_duration(r['wall_s']):>8s}")
         if "total" in r:
             line += (f" {r['test']:9.3e} {r['test_ntk']:9.3e} {r['total']:9.3e} {r['total_ntk']:9.3e}"
                      f" {r['total_ntk_inf']:9.3e}")
         lines.append(line)
     done = sum(r["state"] in ("done", "diverged") for r in rows)
     tail = (f"{done} of {len(rows)} cells finished; training time so far "
-            f"{sum(r['wall_s'] for r in rows) / 3600:.2f} h")
+            f"{format_duration(sum(r['wall_s'] for r in rows))}")
     left = [r.get("left_s") for r in rows if r["state"] not in ("done", "diverged")]
     if left and None not in left:
-        tail += f"; about {sum(left) / 3600:.1f} h left at the rates so far"
+        tail += f"; about {format_duration(sum(left))} left at the rates so far"
     lines.append(tail)
     return "\n".join(lines)
 
