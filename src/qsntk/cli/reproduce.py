@@ -12,7 +12,8 @@ from qsntk.cli._common import out_option, overwrite_option, say
 @click.option("--quick", is_flag=True, help="Smaller settings that finish in minutes.")
 @out_option()
 @overwrite_option
-@click.option("--list", "list_", is_flag=True, help="List the reproducible figures.")
+@click.option("--list", "list_", is_flag=True,
+              help="List the reproducible figures with their expected wall times.")
 @click.option("--reuse", multiple=True, metavar="DIR",
               help="Supervised figures: start identically-set cells from run directory DIR "
                    "(e.g. luo2023-fig3 from luo2023-fig2's |B| = 2400 cells).")
@@ -25,8 +26,13 @@ def reproduce(name, quick, out, overwrite, list_, reuse):
     from qsntk.progress import progress_bar
 
     if list_ or name is None:
+        click.echo(f"{'name':14s} {'full':>9s} {'--quick':>9s}  title")
         for n in experiments.available():
-            click.echo(f"{n:14s} {experiments.load(n).TITLE}")
+            mod = experiments.load(n)
+            click.echo(f"{n:14s} {experiments.wall_time(mod, 'full'):>9s} "
+                       f"{experiments.wall_time(mod, 'quick'):>9s}  {mod.TITLE}")
+        click.echo("(full, --quick: expected wall time on a 2-core CPU, start-up included, as "
+                   "recorded in docs/qntk.md, docs/entanglement.md and docs/results.md)")
         return
     mod = experiments.load(name)
     if out is None:

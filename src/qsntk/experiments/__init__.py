@@ -4,6 +4,9 @@ Each experiment module exposes::
 
     NAME: str                 # e.g. "luo2023-fig2"
     TITLE: str                # one line for `qsntk reproduce --list`
+    WALL_TIME: dict           # {"full": "2.4 h", "quick": "6 min"}: the expected wall time
+                              # on the 2-core development CPU, as recorded in the docs
+                              # (shown by `qsntk reproduce --list`; "not recorded" if absent)
     def config(quick: bool) -> dict
     def run(out, *, quick=False, overwrite=False, progress=no_progress) -> dict
 
@@ -25,6 +28,14 @@ REGISTRY: dict[str, str] = {
     "liu2023-fig2": "qsntk.experiments.liu2023_fig2",
     "liu2023-fig3": "qsntk.experiments.liu2023_fig3",
 }
+
+
+def wall_time(module, form: str) -> str:
+    """The expected wall time of ``module``'s ``form`` (``"full"`` or ``"quick"``), as its
+    ``WALL_TIME`` records it; ``"not recorded"`` where it records none."""
+    times = getattr(module, "WALL_TIME", None)
+    got = times.get(form) if isinstance(times, dict) else None
+    return str(got) if got else "not recorded"
 
 
 def available() -> list[str]:
