@@ -104,3 +104,14 @@ def test_wall_time_of_a_module_that_records_none():
     assert wall_time(types.SimpleNamespace(), "full") == "not recorded"
     assert wall_time(types.SimpleNamespace(WALL_TIME={"full": "1 h"}), "quick") == "not recorded"
     assert wall_time(types.SimpleNamespace(WALL_TIME={"full": "1 h"}), "full") == "1 h"
+
+
+def test_status_gap_takes_figures_to_too(supervised_dir, tmp_path, capsys):
+    """--gap used to return before --figures-to was looked at (the option did nothing)."""
+    (tmp_path / "afile").write_text("a file")
+    code, out, err = _run(["status", str(supervised_dir), "--gap", "--figures-to",
+                           str(tmp_path / "afile" / "sub")], capsys)
+    assert code == 2 and out == "" and "--figures-to" in err
+    figs = tmp_path / "figs"
+    code, out, _ = _run(["status", str(supervised_dir), "--gap", "--figures-to", str(figs)], capsys)
+    assert code == 0 and "networks / twins" in out and figs.is_dir()
