@@ -605,7 +605,7 @@ def test_status_estimates_the_time_left():
                           row(10, 5000, "not started", 0, 0.0),    # no rate: 1000's × 5
                           row(10, 50, "diverged", 3, 1.0)])
     assert [r["left_s"] for r in rows] == pytest.approx([0, 60, 30, 100, 250, 0])
-    assert "about 0.1 h left" in format_rows(rows)
+    assert "about 7.3 min left" in format_rows(rows)
     fresh = estimate_left([row(10, 300, "not started", 0, 0.0)])
     assert fresh[0]["left_s"] is None and "left" not in format_rows(fresh)
     # a partial cell checkpointed at step 80, last logged at 40 (log-spaced grid): its 20 s
