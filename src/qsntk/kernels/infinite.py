@@ -31,6 +31,10 @@ eq. 4 of Luo–Halverson (see :mod:`qsntk.nets.features`).
 For an ∞-NNQS :math:`\psi = \psi_1 + i\psi_2` with independent networks the
 QS-NTK follows from the real blocks ``diag(Θ1, Θ2)``: :math:`\Theta = \Theta_1 - \Theta_2`,
 :math:`\Phi = \Theta_1 + \Theta_2` (:func:`infinite_real_blocks`).
+
+Memory: the NNGP and the NTK are :math:`n_1 \times n_2` each (and the real blocks
+four more); a job whose lower bound (:func:`memory_lower_bound`) exceeds physical
+memory is refused with :class:`~qsntk.errors.InputError` before any work.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsntk.config import default_dtype
-from qsntk.errors import InputError, check_choice, check_finite
+from qsntk.errors import InputError, check_choice, check_finite, check_memory
 from qsntk.special import acos, asin
 from qsntk.nets.activations import get_activation
 from qsntk.nets.fc import FCNet
@@ -222,6 +226,17 @@ def _gaussian_features(x1, x2, *, kind, width, sigma_a, sigma_w, sigma_b, sigma_
     return nngp, ntk, var1
 
 
+def memory_lower_bound(n1: int, n2: int | None = None, *, real_blocks: bool = False) -> int:
+    """Bytes an infinite-width kernel of ``n1`` × ``n2`` inputs must hold at once, at least.
+
+    A :class:`KernelFn` call forms the NNGP and the NTK (2 ``n1 × n2`` arrays at
+    :func:`~qsntk.config.default_dtype`); :func:`infinite_real_blocks` (``real_blocks=True``)
+    holds one of them, a zero block and the ``(2, 2, n1, n2)`` result (6 arrays).
+    """
+    m = n1 if n2 is None else n2
+    return (6 if real_blocks else 2) * n1 * m * np.dtype(default_dtype()).itemsize
+
+
 class KernelFn:
     """``kernel_fn(x1, x2=None, get=("nngp", "ntk"))`` for one architecture.
 
@@ -247,6 +262,9 @@ class KernelFn:
             if x2.ndim != 2 or x2.shape[1] != x1.shape[1]:
                 raise InputError(f"x2 must have shape (n2, {x1.shape[1]}), got {tuple(x2.shape)}")
             check_finite("x2", x2)
+        n2 = x1.shape[0] if x2 is None else x2.shape[0]
+        check_memory(f"the infinite-width kernel of {x1.shape[0]} x {n2} inputs",
+                     memory_lower_bound(x1.shape[0], n2))
         nngp, ntk = self._fn(x1, x1 if x2 is None else x2)
         vals = {"nngp": nngp, "ntk": ntk}
         if single:
@@ -319,6 +337,9 @@ def infinite_real_blocks(model: RealImagPair, x1, x2=None, get: str = "ntk"):
 
     if not isinstance(model, RealImagPair):
         raise InputError(f"expected a RealImagPair, got {type(model).__name__}")
+    n1, n2 = np.shape(x1)[0], None if x2 is None else np.shape(x2)[0]
+    check_memory(f"the infinite-width real blocks of {n1} x {n1 if n2 is None else n2} inputs",
+                 memory_lower_bound(n1, n2, real_blocks=True))
     k_re = kernel_fn_for(model.re)(x1, x2, get=get)
     k_im = k_re if model.re == model.im else kernel_fn_for(model.im)(x1, x2, get=get)
     return decoupled_blocks(k_re, k_im)

@@ -17,7 +17,13 @@ blocks on and above the diagonal are computed (``n_blocks`` row blocks: a
 fraction :math:`(n_b+1)/(2n_b)` of the GEMM work).
 
 Memory: the per-layer activations and back-propagated vectors,
-:math:`O(n \sum_l N_l)`, plus the :math:`n_1 \times n_2` output.
+:math:`O(n \sum_l N_l)`, plus the :math:`n_1 \times n_2` output; a job whose lower
+bound (:func:`memory_lower_bound`) exceeds physical memory is refused with
+:class:`~qsntk.errors.InputError` before any work.
+
+Precision: parameters and inputs are computed at qsntk's precision, as in
+:mod:`qsntk.kernels.empirical` (lower-precision floating leaves promoted to float64
+under the default precision, see :func:`qsntk.kernels.empirical.at_precision`).
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from qsntk.errors import InputError
+from qsntk.errors import InputError, check_memory
 from qsntk.nets.activations import get_activation
 from qsntk.nets.fc import FCNet, dense_layers
 from qsntk.nets.wavefunctions import ComplexFCNet, RealImagPair
@@ -125,9 +132,11 @@ def fc_ntk_blocks(model, params, x1, x2=None, *, n_blocks: int | None = None):
     Returns:
         ``K[a, b](x, x') = Σ_i ∂f_a(x)/∂θ_i ∂f_b(x')/∂θ_i`` with ``f`` the real outputs.
     """
+    from qsntk.kernels.empirical import at_precision
+
     if not isinstance(model, (FCNet, ComplexFCNet)):
         raise InputError(f"the structured NTK needs an FCNet or ComplexFCNet, got {type(model).__name__}")
-    layers = dense_layers(params)
+    layers = dense_layers(at_precision(params))
     dtype = layers[0]["kernel"].dtype
     x1 = jnp.asarray(x1, dtype)
     x2 = None if x2 is None else jnp.asarray(x2, dtype)
@@ -144,16 +153,53 @@ def supports(model) -> bool:
     return isinstance(model, RealImagPair) and all(isinstance(m, FCNet) for m in (model.re, model.im))
 
 
+def _nets(model):
+    """The FCNet-like networks whose features the structured path forms, one at a time."""
+    return (model.re, model.im) if isinstance(model, RealImagPair) else (model,)
+
+
+def memory_lower_bound(model, params, n1: int, n2: int | None = None) -> int:
+    """Bytes :func:`real_blocks` must hold at once, at least.
+
+    The parameters (at qsntk's precision), for the network being processed its hidden
+    activations and one back-propagated vector per output on each input set
+    (``(1 + o) · n · Σ_l N_l`` numbers, ``o`` = 1 or 2 outputs), and the
+    ``(2, 2, n1, n2)`` output. ``params`` may hold ``jax.ShapeDtypeStruct`` leaves.
+    """
+    from qsntk.kernels.empirical import _promoted
+
+    leaves = jax.tree_util.tree_leaves(params)
+    isz = max((_promoted(leaf.dtype).itemsize for leaf in leaves), default=8)
+    n_par = sum(int(np.prod(leaf.shape, dtype=np.int64)) for leaf in leaves)
+    rows = n1 + (0 if n2 is None else n2)
+    feats = max((1 + (2 if isinstance(m, ComplexFCNet) else 1)) * rows * sum(int(w) for w in m.widths)
+                for m in _nets(model))
+    return (n_par + feats + 4 * n1 * (n1 if n2 is None else n2)) * isz
+
+
 def real_blocks(model, params, x1, x2=None, *, n_blocks: int | None = None):
     """Real blocks ``(2, 2, n1, n2)`` of the QS-NTK, structured (GEMM) path.
 
     Supports :class:`FCNet` (a real wavefunction: only K11), :class:`ComplexFCNet`
     (shared body) and :class:`RealImagPair` of two FCNets (K12 = K21 = 0).
+    Parameters and inputs are computed at qsntk's precision (module docstring).
+
+    Raises:
+        InputError: an unsupported model, or a job that cannot fit in memory.
     """
+    if not supports(model):
+        raise InputError(f"the structured NTK needs an FCNet, a ComplexFCNet or a RealImagPair "
+                         f"of two FCNets, got {type(model).__name__}")
+    from qsntk.kernels.empirical import _check_inputs
+
+    x1, x2 = _check_inputs(x1, x2)
+    n1 = x1.shape[0]
+    n2 = None if x2 is None else x2.shape[0]
+    check_memory(f"the structured kernel of {n1} x {n1 if n2 is None else n2} inputs, hidden widths "
+                 f"{', '.join(str(tuple(m.widths)) for m in _nets(model))}",
+                 memory_lower_bound(model, params, n1, n2))
     p = params["params"] if "params" in params else params
     if isinstance(model, RealImagPair):
-        if not supports(model):
-            raise InputError("the structured NTK needs a RealImagPair of two FCNets")
         k_re = fc_ntk_blocks(model.re, {"params": p["re"]}, x1, x2, n_blocks=n_blocks)[0, 0]
         k_im = fc_ntk_blocks(model.im, {"params": p["im"]}, x1, x2, n_blocks=n_blocks)[0, 0]
         from qsntk.kernels.qs import decoupled_blocks
