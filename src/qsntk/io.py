@@ -337,3 +337,59 @@ def call_atomically(path: str | os.PathLike, writer: Callable[[Path], None]) -> 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+class WorkClock:
+    """``wall_s`` of a resumable run: the seconds spent computing its result, summed over the
+    sessions that computed it.
+
+    Each checkpointed piece of work records the seconds it took (``wall_s`` in its metadata,
+    from :meth:`piece_done`); :meth:`total` is the time of the pieces restored from
+    checkpoints (:meth:`piece_loaded`) plus everything this session did since the clock
+    started. Where this session restored every piece and computed none, the ``wall_s``
+    already in ``metrics.json`` is kept, so a rerun that does nothing leaves it unchanged.
+    A piece checkpointed before qsntk recorded piece times counts as 0 s.
+    """
+
+    def __init__(self, run: RunDir):
+        import time
+
+        self.run, self._now = run, time.perf_counter
+        self.t0 = self._now()
+        self.loaded = 0.0               # seconds of the pieces restored from checkpoints
+        self.computed = False
+
+    @staticmethod
+    def recorded(meta) -> float:
+        """The seconds a checkpoint's metadata records (0 where it records none)."""
+        import math
+
+        s = meta.get("wall_s") if isinstance(meta, dict) else None
+        ok = isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) and s >= 0
+        return float(s) if ok else 0.0
+
+    def piece_loaded(self, meta) -> float:
+        """Count a restored piece; returns its recorded seconds."""
+        s = self.recorded(meta)
+        self.loaded += s
+        return s
+
+    def piece_done(self, started: float) -> float:
+        """Seconds since ``started`` (a ``time.perf_counter()``): the time of a piece just computed."""
+        self.computed = True
+        return self._now() - started
+
+    def kept(self) -> float | None:
+        """``metrics.json``'s ``wall_s`` (None where there is none or it cannot be read)."""
+        try:
+            kept = self.run.load_metrics().get("wall_s")
+        except (InputError, AttributeError):        # unreadable, or not an object
+            return None
+        return float(kept) if isinstance(kept, (int, float)) and not isinstance(kept, bool) else None
+
+    def total(self) -> float:
+        if not self.computed:
+            kept = self.kept()
+            if kept is not None:
+                return kept
+        return self.loaded + (self._now() - self.t0)

@@ -14,7 +14,7 @@ so a resumed run reproduces the uninterrupted one exactly.
 sessions that computed it: each checkpoint records how long its piece took, and a
 session that computes something adds its own time (pieces, statistics, arrays) to
 that of the pieces it loaded. A rerun that finds every piece checkpointed recomputes
-nothing and leaves ``wall_s`` as it was (see :class:`_WorkClock`).
+nothing and leaves ``wall_s`` as it was (see :class:`qsntk.io.WorkClock`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from qsntk.circuits import dynamics, fast, kernel, model, plots, theory
 from qsntk.circuits.haar import haar_frame
 from qsntk.circuits.paulis import pauli_label
 from qsntk.errors import InputError, check_choice, check_finite, check_int_at_least, check_positive
-from qsntk.io import RunDir
+from qsntk.io import RunDir, WorkClock
 from qsntk.progress import no_progress, skip
 
 __all__ = ["kernel_scan", "train", "supervised", "theory_summary", "MAX_QUBITS"]
@@ -40,46 +40,6 @@ MAX_QUBITS = 10
 
 
 # ---------------------------------------------------------------- shared pieces
-class _WorkClock:
-    """``wall_s`` of a run: seconds spent computing its result, summed over sessions.
-
-    Each checkpointed piece records the seconds it took (``wall_s`` in its metadata,
-    :meth:`piece_done`). :meth:`total` is the time of the pieces loaded from
-    checkpoints plus everything this session did since the clock started; where this
-    session loaded every piece and computed none, the ``wall_s`` already in
-    ``metrics.json`` is kept, so a no-op rerun leaves it unchanged. (A piece
-    checkpointed before qsntk recorded piece times counts as 0 s.)
-    """
-
-    def __init__(self, run: RunDir):
-        self.run = run
-        self.t0 = time.perf_counter()
-        self.loaded = 0.0               # seconds of the pieces restored from checkpoints
-        self.computed = False
-
-    def piece_loaded(self, meta) -> float:
-        """Count a restored piece; returns its recorded seconds (0 where none)."""
-        s = meta.get("wall_s") if isinstance(meta, dict) else None
-        s = float(s) if isinstance(s, (int, float)) and math.isfinite(s) and s >= 0 else 0.0
-        self.loaded += s
-        return s
-
-    def piece_done(self, started: float) -> float:
-        """Seconds since ``started`` (a ``perf_counter``): the time of a piece just computed."""
-        self.computed = True
-        return time.perf_counter() - started
-
-    def total(self) -> float:
-        if not self.computed:
-            try:
-                kept = self.run.load_metrics().get("wall_s")
-            except (InputError, AttributeError):        # unreadable or not an object
-                kept = None
-            if isinstance(kept, (int, float)):
-                return float(kept)
-        return self.loaded + (time.perf_counter() - self.t0)
-
-
 def _check_common(n_qubits, seed, terms):
     check_int_at_least("qubits", n_qubits, 1)
     if n_qubits > MAX_QUBITS:
@@ -174,7 +134,7 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
     obs, O = _observable(seed, n_qubits, terms)
     tr, obs_meta = _obs_info(obs, O)
     psi0 = _basis0(D)
-    clock = _WorkClock(run)
+    clock = WorkClock(run)
     results = {}
     with progress(len(layers) * instances, f"QNTK, {n_qubits} qubits") as bar:
         for L in layers:
@@ -305,7 +265,7 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
     psi0 = _basis0(D)
     th = _angles(key, (inits, n_layers))
     eps_h, K_h = np.zeros((inits, 0)), np.zeros((inits, 0))
-    clock = _WorkClock(run)
+    clock = WorkClock(run)
     spent = 0.0                 # seconds of the steps in the checkpoint, over all sessions
     got = _load_train(run, inits, n_layers)        # histories grow, so no fixed-shape template
     if got is not None:
@@ -410,7 +370,7 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
     run = RunDir(out, cfg, overwrite=overwrite)
     obs, O = _observable(seed, n_qubits, terms)
     tr, obs_meta = _obs_info(obs, O)
-    clock = _WorkClock(run)
+    clock = WorkClock(run)
     eig, mean_k = {}, {}
     kfun = jax.jit(kernel.kernel_matrix)
     with progress(len(sizes) * instances, "supervised QNTK") as bar:

@@ -21,7 +21,7 @@ the seed: at a fixed width the σ_w scan uses the same standard-normal draws
 that computed it: each checkpoint records the seconds its draws (or its Monte-Carlo check)
 took, and a session that computes something adds its own time (draws, bounds, metrics)
 to that of the checkpointed work it loaded. A rerun that finds everything checkpointed
-leaves ``wall_s`` as it was (:class:`_WorkClock`).
+leaves ``wall_s`` as it was (:class:`qsntk.io.WorkClock`).
 """
 
 from __future__ import annotations
@@ -36,51 +36,12 @@ from qsntk.entanglement import gp as gpmod
 from qsntk.entanglement import page as pg
 from qsntk.entanglement.entropy import prefix_cuts
 from qsntk.errors import InputError, check_finite, check_int_at_least, check_positive
-from qsntk.io import RunDir
+from qsntk.io import RunDir, WorkClock
 from qsntk.progress import no_progress, skip
 
 __all__ = ["entanglement_run", "MAX_SITES", "ensemble_key"]
 
 MAX_SITES = 16
-
-
-class _WorkClock:
-    """``wall_s`` of a run: seconds spent computing its result, summed over sessions.
-
-    Checkpoints record the seconds of their work (``wall_s`` in their metadata);
-    :meth:`total` is the time of the work loaded from checkpoints plus everything this
-    session did since the clock started. Where this session loaded all of it and
-    computed nothing, the ``wall_s`` already in ``metrics.json`` is kept (a no-op rerun
-    leaves it unchanged). Work checkpointed before qsntk recorded its time counts as 0 s.
-    """
-
-    def __init__(self, run: RunDir):
-        self.run = run
-        self.t0 = time.perf_counter()
-        self.loaded = 0.0
-        self.computed = False
-
-    def piece_loaded(self, meta) -> float:
-        """Count checkpointed work; returns its recorded seconds (0 where none)."""
-        s = meta.get("wall_s") if isinstance(meta, dict) else None
-        s = float(s) if isinstance(s, (int, float)) and math.isfinite(s) and s >= 0 else 0.0
-        self.loaded += s
-        return s
-
-    def piece_done(self, started: float) -> float:
-        """Seconds since ``started`` (a ``perf_counter``): the time of work just done."""
-        self.computed = True
-        return time.perf_counter() - started
-
-    def total(self) -> float:
-        if not self.computed:
-            try:
-                kept = self.run.load_metrics().get("wall_s")
-            except (InputError, AttributeError):        # unreadable or not an object
-                kept = None
-            if isinstance(kept, (int, float)):
-                return float(kept)
-        return self.loaded + (time.perf_counter() - self.t0)
 
 
 def ensemble_key(width: int, sigma_w: float) -> str:
@@ -198,7 +159,7 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
                mc_samples=mc_samples, mc_seeds="seed + 1 + index of sigma_w in sorted order",
                orders=[1, 2], cuts="prefix", bound_grid=bound_grid)
     run = RunDir(out, cfg, overwrite=overwrite)
-    clock = _WorkClock(run)
+    clock = WorkClock(run)
     cuts = prefix_cuts(n_sites)
     sizes = np.arange(1, n_sites)
     todo = _ensembles(widths, sigma_w, scan, scan_width)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from qsntk.errors import InputError, check_choice, check_finite, check_int_at_least, check_positive
-from qsntk.io import RunDir
+from qsntk.io import RunDir, WorkClock
 from qsntk.progress import no_progress, skip
 from qsntk.vmc import lens as _lens
 from qsntk.vmc.models import ModelSpec, make_model, n_parameters
@@ -470,7 +470,7 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     spent = 0.0             # seconds of the steps in the checkpoint, over all sessions
     if got is not None:
         tree, meta = got
-        spent = _recorded_seconds(meta)
+        spent = WorkClock.recorded(meta)
         driver = flax.serialization.from_state_dict(driver, tree["driver"])
         # restored as a 0-d numpy array, which NetKet would then increment in place
         driver._step_count = int(meta["step"])
@@ -499,7 +499,7 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
         run.save_metrics(_metrics(cfg, system, info, history, lens_hist, done, E0, None))
 
     done = int(driver.step_count)
-    kept = _kept_wall(run) if done >= cfg.steps else None      # nothing left to compute
+    kept = WorkClock(run).kept() if done >= cfg.steps else None      # nothing left to compute
     t0 = time.perf_counter()
     with progress(cfg.steps, f"VMC {cfg.system} {cfg.lx}x{cfg.ly} {cfg.model['name']}") as bar:
         skip(bar, done)
@@ -529,21 +529,6 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     figs = [str(run.save_figure(fig, name)) for name, fig in plots.vmc_figures(metrics, lens_eigs)]
     plots.close_all()
     return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics)}
-
-
-def _recorded_seconds(meta) -> float:
-    """The ``wall_s`` a checkpoint records (0 for one written before qsntk recorded it)."""
-    s = meta.get("wall_s") if isinstance(meta, dict) else None
-    return float(s) if isinstance(s, (int, float)) and np.isfinite(s) and s >= 0 else 0.0
-
-
-def _kept_wall(run):
-    """``metrics.json``'s ``wall_s`` (None where there is none or it cannot be read)."""
-    try:
-        kept = run.load_metrics().get("wall_s")
-    except (InputError, AttributeError):
-        return None
-    return float(kept) if isinstance(kept, (int, float)) else None
 
 
 def _finite_mean(x):
