@@ -34,7 +34,8 @@ def make_wavefunction(arch: str = "fc", *, wavefunction: str = "pair", width: in
     check_choice("wavefunction", wavefunction, WAVEFUNCTIONS)
     check_int_at_least("width", width, 1)
     check_int_at_least("depth", depth, 1)
-    # every scale given, also those this architecture does not use (they are recorded)
+    # every scale given is checked, also those this architecture does not use (the command
+    # line refuses those; a Python caller may pass them)
     for name, v in (("W_std", W_std), ("b_std", b_std), ("sigma_a", sigma_a), ("sigma_w", sigma_w)):
         if v is not None:
             check_finite(name, v)
