@@ -114,3 +114,24 @@ def test_overwrite_waits_for_the_first_write(tmp_path):
     new.save_metrics({"cells": {}})                                 # the new run starts
     assert json.loads((tmp_path / "r" / "config.json").read_text()) == {"seed": 2}
     assert not run.checkpoint_path("cell").exists()
+
+
+def test_atomic_writes_get_the_mode_of_a_plain_open(tmp_path):
+    """Results are readable as the umask allows (mkstemp alone would leave them 0600)."""
+    import os
+    import stat
+
+    from qsntk.io import atomic_write_bytes, call_atomically
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.json", b"{}")
+        call_atomically(tmp_path / "b.bin", lambda tmp: tmp.write_bytes(b"x"))
+        RunDir(tmp_path / "r", {"seed": 1}).save_metrics({"x": 1})
+        os.umask(0o077)
+        atomic_write_bytes(tmp_path / "c.json", b"{}")
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert [mode(tmp_path / n) for n in ("a.json", "b.bin", "r/metrics.json", "r/config.json")] == [0o644] * 4
+    assert mode(tmp_path / "c.json") == 0o600

@@ -47,6 +47,17 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file: 0o666 less the umask.
+
+    ``tempfile.mkstemp`` creates its files 0o600; without this, every result qsntk writes
+    atomically would be unreadable to the user's group and others whatever their umask.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
     path = Path(path)
@@ -57,6 +68,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise InputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _file_mode())
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -329,6 +341,7 @@ def call_atomically(path: str | os.PathLike, writer: Callable[[Path], None]) -> 
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, _file_mode())
         with open(tmp, "rb") as fh:      # the data on disk before the name points at it
             os.fsync(fh.fileno())
         os.replace(tmp, path)
