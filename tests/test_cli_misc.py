@@ -115,3 +115,27 @@ def test_status_gap_takes_figures_to_too(supervised_dir, tmp_path, capsys):
     figs = tmp_path / "figs"
     code, out, _ = _run(["status", str(supervised_dir), "--gap", "--figures-to", str(figs)], capsys)
     assert code == 0 and "networks / twins" in out and figs.is_dir()
+
+
+# ---------------------------------------------------------------- status of other runs
+def test_status_of_a_resumable_run_shows_each_checkpoints_progress(tmp_path, capsys):
+    """A VMC-like run stopped at step 3 of 10: status says so from the checkpoint's metadata
+    (read without its arrays); an unreadable checkpoint is named, not a traceback."""
+    import numpy as np
+
+    from qsntk.io import RunDir
+
+    run = RunDir(tmp_path / "r", {"kind": "vmc", "steps": 10})
+    run.save_checkpoint("vmc", {"w": np.ones(3)}, step=3, wall_s=1.5)
+    run.save_checkpoint("L4", {"k": np.ones(2)}, L=4)
+    (tmp_path / "r" / "checkpoints" / "junk.npz").write_bytes(b"not a zip")
+    before = sorted(p.name for p in (tmp_path / "r").rglob("*"))
+    code, out, err = _run(["status", str(tmp_path / "r")], capsys)
+    assert code in (0, None) and err == ""
+    lines = out.splitlines()
+    assert "checkpoint vmc: step 3/10 (30 %), 1.5 s of work" in lines
+    assert "checkpoint L4: L 4" in lines and "checkpoint junk: unreadable" in lines
+    code, out, _ = _run(["status", str(tmp_path / "r"), "--json"], capsys)
+    rows = {r["name"]: r["meta"] for r in json.loads(out)["checkpoints"]}
+    assert rows == {"L4": {"L": 4}, "junk": None, "vmc": {"step": 3, "wall_s": 1.5}}
+    assert sorted(p.name for p in (tmp_path / "r").rglob("*")) == before      # nothing written

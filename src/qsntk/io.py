@@ -304,6 +304,17 @@ class RunDir:
         return f"RunDir({str(self.path)!r}, resumed={self.resumed})"
 
 
+def read_checkpoint_meta(path: str | os.PathLike) -> dict | None:
+    """The JSON metadata saved with a checkpoint (:meth:`RunDir.save_checkpoint`), read
+    without loading its arrays; None if the file is not a readable checkpoint."""
+    try:
+        with np.load(path) as data:
+            meta = json.loads(bytes(data["__meta__"]).decode())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def save_png(path: str | os.PathLike, fig, dpi: int = 150) -> Path:
     """Write a matplotlib figure to ``path`` as PNG, atomically."""
     buf = io.BytesIO()

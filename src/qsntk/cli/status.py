@@ -73,7 +73,9 @@ def status(run_dir, as_json, markdown, figures_to, gap):
 
     For supervised runs (`qsntk supervised`, `reproduce luo2023-fig2/3`) one line per
     cell: state, epochs, training time, the ensemble's test and total MSE at its last
-    logged epoch next to the infinite-width NTK's. Other runs: their config and files.
+    logged epoch next to the infinite-width NTK's. Other runs (VMC, entanglement, QNTK):
+    their config, metrics keys, how far each checkpointed piece has got (VMC: step
+    k/steps) and files.
     """
     from qsntk.errors import InputError
 
@@ -121,10 +123,39 @@ def status(run_dir, as_json, markdown, figures_to, gap):
         raise InputError(f"{flag}: {run_dir!r} is not a supervised run directory")
     files = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
     info = {"config": cfg, "metrics_keys": sorted(map(str, metrics)) if isinstance(metrics, dict) else [],
-            "files": files}
+            "checkpoints": checkpoint_rows(d, cfg), "files": files}
     if as_json:
         print_json(info)
     else:
         click.echo(f"config: {json.dumps(cfg)}")
         click.echo(f"metrics: {', '.join(info['metrics_keys']) or '(none yet)'}")
+        for row in info["checkpoints"]:
+            click.echo(f"checkpoint {row['name']}: {row['text']}")
         click.echo(f"files: {', '.join(files)}")
+
+
+def checkpoint_rows(d: Path, cfg) -> list[dict]:
+    """How far each resumable piece of a (non-supervised) run has got, from the metadata its
+    checkpoint records: ``step`` out of the config's ``steps`` where both are there (a VMC
+    run), else the recorded keys. Read without loading the checkpoints' arrays."""
+    from qsntk.io import read_checkpoint_meta
+
+    rows = []
+    for f in sorted((d / "checkpoints").glob("*.npz")):
+        meta = read_checkpoint_meta(f)
+        if meta is None:
+            rows.append({"name": f.stem, "meta": None, "text": "unreadable"})
+            continue
+        parts = []
+        steps = cfg.get("steps") if isinstance(cfg, dict) else None
+        for k, v in meta.items():
+            if k == "step" and isinstance(v, int) and isinstance(steps, int) and steps > 0:
+                parts.append(f"step {v}/{steps} ({100 * v / steps:.0f} %)")
+            elif k == "wall_s" and isinstance(v, (int, float)):
+                from qsntk.experiments.supervised_status import format_duration
+
+                parts.append(f"{format_duration(v)} of work")
+            elif isinstance(v, (str, int, float, bool)) or v is None:
+                parts.append(f"{k} {v}")
+        rows.append({"name": f.stem, "meta": meta, "text": ", ".join(parts) or "(no metadata)"})
+    return rows
