@@ -130,3 +130,75 @@ def test_native_with_angles_outside_the_polynomial_range():
     ref = jax.jit(jax.vmap(lambda t: kernel.qntk_stats(comp, O, t, psi0)))(big)
     for a, b in zip(nat, ref):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-11)
+
+
+def _ffi(name, tl, RO, p0, cos, sin):
+    """The FFI target called directly, with no Python-side checks."""
+    dt = jnp.float64
+    n2 = tl.first.shape[-1]
+    L, B = cos.shape
+    s = jax.ShapeDtypeStruct
+    call = jax.ffi.ffi_call(name, (s((B,), dt), s((B, L), dt), s((B,), dt), s((B,), dt)),
+                            vmap_method="sequential")
+    GT = jnp.swapaxes(tl.fold[..., :n2], -1, -2)
+    return call(GT, tl.sign, tl.h, RO, p0, cos, sin, with_mu=np.int32(1), threads=np.int32(1))
+
+
+@needs_native
+def test_native_kernel_refuses_mismatched_buffers():
+    """Audit: the C++ kernel read O and psi0 with the circuit's dimensions whatever their size
+    (garbage or a read past the buffer); it now returns an FFI error for any buffer whose
+    dimensions do not match, and sweep() refuses them in one line before dispatch."""
+    comp, O, th, psi0 = _problem(2, 3, 5)
+    tl = kernel.prepare(comp)
+    n2 = tl.first.shape[-1]
+    cos, sin = jnp.cos(th.T), jnp.sin(th.T)
+    RO = fast.realmat(O)
+    p0 = fast.real_state(psi0) @ tl.first
+    good = _ffi("qsntk_qntk_sweep_f64", tl, RO.T, p0, cos, sin)
+    assert np.all(np.isfinite(good[2]))
+    bad = [(RO.T[:4, :4], p0, cos, sin), (jnp.zeros((2 * n2, 2 * n2)), p0, cos, sin),
+           (RO.T, p0[:4], cos, sin), (RO.T, jnp.zeros(2 * n2), cos, sin),
+           (RO.T, p0, cos, sin[:, :3])]
+    for args in bad:
+        with pytest.raises(Exception, match="qsntk sweep"):
+            jax.block_until_ready(_ffi("qsntk_qntk_sweep_f64", tl, *args))
+    for RO_, p0_, c_, s_, what in [(RO[:4, :4], p0, cos, sin, "RO must have shape"),
+                                   (RO, p0[:4], cos, sin, "p0 must have shape"),
+                                   (RO, p0, cos[:2], sin[:2], "cos and sin"),
+                                   (RO, p0, cos, sin[:, :2], "cos and sin")]:
+        with pytest.raises(InputError, match=what):
+            native.sweep(tl, RO_, p0_, c_, s_)
+
+
+@pytest.mark.parametrize("native_", [None, False])
+def test_qntk_batch_refuses_observable_state_and_angles_that_do_not_fit(native_):
+    """Audit: O of the wrong size gave K = 0.7588 / 0.3767 from the native kernel and a raw JAX
+    shape error elsewhere; wrong L a raw ValueError. Now one-line InputErrors naming the value,
+    also for a non-Hermitian O and a psi0 that is not normalized (K scales as |psi0|^4)."""
+    c = model.random_circuit(key=jax.random.PRNGKey(0), n_qubits=2, n_layers=3)
+    comp = kernel.prepare(model.compile_circuit(c))
+    psi0 = jnp.zeros(4, complex).at[0].set(1)
+    th = jnp.ones((4, 3))
+    cases = [((jnp.eye(2), th, psi0), r"O must have shape \(4, 4\).*got \(2, 2\)"),
+             ((jnp.eye(8), th, psi0), r"O must have shape \(4, 4\).*got \(8, 8\)"),
+             ((jnp.eye(4), jnp.ones((4, 2)), psi0), r"angles must have shape \(B, 3\).*got \(4, 2\)"),
+             ((jnp.eye(4), jnp.ones(3), psi0), r"angles must have shape \(B, 3\).*got \(3,\)"),
+             ((jnp.eye(4), th, psi0[:3]), r"psi0 must have shape \(4,\).*got \(3,\)"),
+             ((jnp.eye(4), th, 2 * psi0), "psi0 must have unit norm.*got norm 2"),
+             ((jnp.eye(4).at[0, 1].set(1.0), th, psi0), "O must be Hermitian.*= 1"),
+             ((jnp.eye(4).at[0, 0].set(jnp.nan), th, psi0), "O must be finite")]
+    for args, msg in cases:
+        with pytest.raises(InputError, match=msg) as exc:
+            kernel.qntk_batch(comp, *args, native=native_)
+        assert "\n" not in str(exc.value)
+    with pytest.raises(InputError, match=r"O must have shape \(4, 4\)"):
+        kernel.qntk_stats(comp, jnp.eye(2), jnp.ones(3), psi0)
+    with pytest.raises(InputError, match=r"angles must have shape \(3,\)"):
+        kernel.qntk_stats(comp, jnp.eye(4), jnp.ones(2), psi0)
+    # Hermitian to rounding and normalized to rounding pass; under jit (tracers) only the
+    # shapes are checked
+    O = jnp.eye(4).at[0, 1].set(1e-14)
+    kernel.qntk_batch(comp, O, th, psi0 * (1 + 1e-13), native=native_)
+    K = jax.jit(lambda O: kernel.qntk_batch(comp, O, th, psi0, native=native_).K)(jnp.eye(4))
+    assert K.shape == (4,)

@@ -52,7 +52,7 @@ from qsntk.circuits.fast import TwoLevel
 from qsntk.circuits.model import Compiled
 
 __all__ = ["prepare", "evolve", "residual", "residual_and_grad", "qntk", "dqntk", "QNTKStats",
-           "qntk_stats", "qntk_batch", "jacobian_inputs", "kernel_matrix", "hvp"]
+           "qntk_stats", "qntk_batch", "jacobian_inputs", "kernel_matrix", "hvp", "check_inputs"]
 
 
 def prepare(comp: Compiled):
@@ -62,6 +62,72 @@ def prepare(comp: Compiled):
     if isinstance(comp, TwoLevel):
         return comp
     return fast.two_level(comp) if fast.is_two_level(comp) else comp
+
+
+def _dims(comp):
+    """``(D, L, batched)`` of a compiled circuit (either form)."""
+    if isinstance(comp, TwoLevel):
+        return comp.first.shape[-1] // 2, comp.h.shape[-1], comp.first.ndim == 3
+    return comp.gates.shape[-1], comp.spectra.shape[-2], comp.gates.ndim == 4
+
+
+def _concrete(x):
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_inputs(comp, O, theta, psi0, *, batch: bool) -> None:
+    """Refuse, in one line, an observable, angles or input state that do not fit the circuit.
+
+    Shapes are always checked (they are static, also under ``jax.jit``): ``O`` ``(D, D)``,
+    ``psi0`` ``(D,)``, ``theta`` ``(L,)`` (``(B, L)`` when ``batch``). Where the values are
+    concrete (not tracers inside a transformation), also: ``O`` finite and Hermitian to
+    :data:`HERMITIAN_RTOL` of its largest entry, ``psi0`` finite and of unit norm to
+    :data:`NORM_TOL` (K scales as :math:`|\psi_0|^4`, eq. 6).
+
+    Raises:
+        InputError: the bad argument and its shape or value named.
+    """
+    from qsntk.errors import InputError
+
+    D, L, _ = _dims(comp)
+    if jnp.shape(O) != (D, D):
+        raise InputError(f"O must have shape ({D}, {D}) for this circuit on D = {D}, got "
+                         f"{tuple(jnp.shape(O))}")
+    if jnp.shape(psi0) != (D,):
+        raise InputError(f"psi0 must have shape ({D},) for this circuit on D = {D}, got "
+                         f"{tuple(jnp.shape(psi0))}")
+    want = f"(B, {L})" if batch else f"({L},)"
+    sh = tuple(jnp.shape(theta))
+    if len(sh) != (2 if batch else 1) or sh[-1] != L:
+        raise InputError(f"angles must have shape {want} for this "
+                         f"circuit of L = {L} layers, got {sh}")
+    if _concrete(O):
+        On = np.asarray(O)
+        if not np.all(np.isfinite(On)):
+            raise InputError("O must be finite, got a non-finite entry")
+        scale = float(np.max(np.abs(On), initial=0.0))
+        tol = HERMITIAN_RTOL * max(scale, np.finfo(np.float64).tiny)
+        if np.finfo(np.result_type(On.dtype, np.float32)).eps > 1e-10:     # single precision
+            tol = max(tol, 1e-5 * scale)
+        dev = float(np.max(np.abs(On - On.conj().T), initial=0.0))
+        if dev > tol:
+            raise InputError(f"O must be Hermitian, got max |O - O^dagger| = {dev:.3g} "
+                             f"(largest entry {scale:.3g})")
+    if _concrete(psi0):
+        pn = np.asarray(psi0)
+        if not np.all(np.isfinite(pn)):
+            raise InputError("psi0 must be finite, got a non-finite entry")
+        norm = float(np.linalg.norm(pn))
+        tol = NORM_TOL if np.finfo(np.result_type(pn.dtype, np.float32)).eps < 1e-10 else 1e-5
+        if abs(norm - 1.0) > tol:
+            raise InputError(f"psi0 must have unit norm (K scales as |psi0|^4), got norm {norm:.6g}")
+
+
+HERMITIAN_RTOL = 1e-10
+"""Largest :math:`|O - O^\dagger|` accepted, relative to O's largest entry (double precision;
+1e-5 for single-precision O)."""
+NORM_TOL = 1e-10
+"""Largest :math:`||\psi_0| - 1|` accepted (double precision; 1e-5 for a single-precision psi0)."""
 
 
 def _forward(comp: Compiled, theta, psi0):
@@ -217,7 +283,11 @@ def qntk_stats(comp: Compiled, O, theta, psi0, target=0.0, *, with_mu: bool = Tr
 
     Returns:
         :class:`QNTKStats`.
+
+    Raises:
+        InputError: ``O``, ``theta`` or ``psi0`` do not fit the circuit (:func:`check_inputs`).
     """
+    check_inputs(comp, O, theta, psi0, batch=False)
     eps, grad, aux = _adjoint(comp, O, theta, psi0)
     K = jnp.dot(grad, grad)
     if not with_mu:
@@ -257,10 +327,13 @@ def qntk_batch(comp, O, thetas, psi0, target=0.0, *, with_mu: bool = True,
         :class:`QNTKStats` with a leading batch axis ``B`` (in ``dtype``).
 
     Raises:
-        InputError: ``dtype`` is not one of those, or ``native=True`` where the kernel is
-            not available (the reason named).
+        InputError: ``dtype`` is not one of those, ``native=True`` where the kernel is
+            not available (the reason named), or ``O``, ``thetas`` or ``psi0`` do not fit
+            the circuit (shapes; where concrete, O Hermitian and psi0 of unit norm:
+            :func:`check_inputs`), before anything is dispatched.
     """
     comp = prepare(comp)
+    check_inputs(comp, O, thetas, psi0, batch=True)
     # the cast happens inside the compiled programs: eager conversions of the folded circuit
     # cost ~1.6 ms a call at Fig. 1's size, as much as the single-precision kernel saves
     dtype = None if dtype is None else str(real_dtype(dtype))
@@ -441,6 +514,7 @@ def _native_stats(comp, O, thetas, psi0, target, *, with_mu, dtype=None):
     rounded once, as on the unrolled path."""
     from qsntk.circuits import native
 
+    check_inputs(comp, O, thetas, psi0, batch=True)       # shapes (values: qntk_batch)
     cos, sin = fast.angle_rows(comp.h, thetas)           # traced here: range checked in-program
     if dtype is not None:
         comp, O, psi0, target = _cast((comp, O, psi0, target), np.dtype(dtype))

@@ -42,12 +42,32 @@ def sweep(tl, RO, p0, cos, sin, *, with_mu: bool = True, threads: int = 0):
 
     Returns:
         ``(eps (B,), grad (B, L), K (B,), mu (B,))`` in the circuit's real type.
+
+    Raises:
+        InputError: ``RO``, ``p0``, ``cos`` or ``sin`` do not have the shapes above for this
+            circuit (checked here, before dispatch; the C++ kernel checks every buffer's
+            dimensions again and fails rather than read past one).
     """
+    from qsntk.errors import InputError
+
     if not available():
         raise RuntimeError(f"the native QNTK kernel is not available ({why_not()})")
     dt = np.dtype(tl.first.dtype)
     name = _TARGETS[dt]
     n2 = tl.first.shape[-1]
+    L = tl.h.shape[-1]
+    if tl.first.ndim != 2 or tl.fold.shape != (L, n2, 2 * n2) or tl.sign.shape != (L, n2):
+        raise InputError("native.sweep needs one unbatched two-level circuit, got first "
+                         f"{tuple(tl.first.shape)}, fold {tuple(tl.fold.shape)}")
+    if jnp.shape(RO) != (n2, n2):
+        raise InputError(f"RO must have shape ({n2}, {n2}) (realmat of a {n2 // 2} x {n2 // 2} "
+                         f"observable), got {tuple(jnp.shape(RO))}")
+    if jnp.shape(p0) != (n2,):
+        raise InputError(f"p0 must have shape ({n2},) (the real form of a {n2 // 2}-dim state), "
+                         f"got {tuple(jnp.shape(p0))}")
+    if jnp.ndim(cos) != 2 or jnp.shape(cos)[0] != L or jnp.shape(sin) != jnp.shape(cos):
+        raise InputError(f"cos and sin must both have shape ({L}, B) for L = {L} layers, got "
+                         f"{tuple(jnp.shape(cos))} and {tuple(jnp.shape(sin))}")
     GT = jnp.swapaxes(tl.fold[..., :n2], -1, -2)
     psi = jnp.matmul(jnp.asarray(p0, dt), tl.first, precision="highest")
     L, B = cos.shape

@@ -261,6 +261,30 @@ ffi::Error Sweep(ffi::ThreadPool pool, ffi::Buffer<DT> gt, ffi::Buffer<DT> sign,
   auto cd = cs.dimensions();
   if (gd.size() != 3 || gd[1] != gd[2] || gd[1] % 2 != 0 || cd.size() != 2 || cd[0] != gd[0])
     return ffi::Error::InvalidArgument("qsntk sweep: shapes (L, n2, n2) and (L, B) expected");
+  // every buffer is read with the dimensions of gt and cs: refuse any that is smaller
+  // (or otherwise shaped) rather than read past it
+  auto sd = sign.dimensions();
+  auto hd = h.dimensions();
+  auto rd = rot.dimensions();
+  auto pd = psi0.dimensions();
+  auto nd = sn.dimensions();
+  if (sd.size() != 2 || sd[0] != gd[0] || sd[1] != gd[1])
+    return ffi::Error::InvalidArgument("qsntk sweep: sign must be (L, n2)");
+  if (hd.size() != 1 || hd[0] != gd[0])
+    return ffi::Error::InvalidArgument("qsntk sweep: h must be (L,)");
+  if (rd.size() != 2 || rd[0] != gd[1] || rd[1] != gd[1])
+    return ffi::Error::InvalidArgument("qsntk sweep: the observable RO^T must be (n2, n2)");
+  if (pd.size() != 1 || pd[0] != gd[1])
+    return ffi::Error::InvalidArgument("qsntk sweep: the input state must be (n2,)");
+  if (nd.size() != 2 || nd[0] != cd[0] || nd[1] != cd[1])
+    return ffi::Error::InvalidArgument("qsntk sweep: cos and sin must both be (L, B)");
+  auto ed = eps->dimensions();
+  auto rgd = grad->dimensions();
+  auto kd = K->dimensions();
+  auto md = mu->dimensions();
+  if (ed.size() != 1 || ed[0] != cd[1] || kd.size() != 1 || kd[0] != cd[1] || md.size() != 1 ||
+      md[0] != cd[1] || rgd.size() != 2 || rgd[0] != cd[1] || rgd[1] != cd[0])
+    return ffi::Error::InvalidArgument("qsntk sweep: results must be (B,), (B, L), (B,), (B,)");
   const Dims d{(int)gd[0], (int)gd[1], (int64_t)cd[1]};
   const int L = d.L, n2 = d.n2;
   const T* GT = gt.typed_data();
