@@ -104,7 +104,7 @@ def test_haar_states_reproduce_page_within_one_percent_at_every_cut():
     (lambda: product_cut([0, 4], n_sites=4), "site 4 of subsystem A is not in 0..3"),
     (lambda: product_cut([1, 1], n_sites=4), "lists a site twice"),
     (lambda: product_cut([0.5], n_sites=4), "site 0.5"),
-    (lambda: entropies(np.zeros(16), product_cut([0], n_sites=4)), "psi has zero norm"),
+    (lambda: entropies(np.zeros(16), product_cut([0], n_sites=4)), "psi is the zero vector"),
     (lambda: entropies(np.full(16, np.nan), product_cut([0], n_sites=4)), "psi must be finite"),
     (lambda: entropies(np.ones(8), product_cut([0], n_sites=4)), "psi has 8 amplitudes but the basis has 16"),
     (lambda: entropies(np.ones(16), product_cut([0], n_sites=4), (0,)), "Renyi order must be > 0"),
@@ -129,3 +129,59 @@ def test_numpy_and_compiled_paths_agree(monkeypatch):
     for k in small:
         assert np.allclose(np.asarray(big[k]), small[k], atol=1e-13)
     assert np.allclose(np.asarray(purities(psi, cuts[0])), np.exp(-small[2.0][:, 0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 1e160, 1e-200])
+def test_entropies_are_scale_free(scale, monkeypatch):
+    """A Bell state times 1e+-300 has S_n = ln 2 exactly (squaring it would overflow/underflow)."""
+    from qsntk.entanglement import entropy as ent
+
+    bell = np.array([1.0, 0.0, 0.0, 1.0]) * scale
+    cut = product_cut([0], n_sites=2)
+    for method in METHODS:
+        S = entropies(bell, cut, (1, 2, math.inf, 0.5), method=method)
+        for v in S.values():
+            assert abs(float(v) - math.log(2)) < 1e-15
+    assert abs(float(purities(bell, cut)) - 0.5) < 1e-15
+    psi = _haar(3, 2**6)
+    cuts = prefix_cuts(6)
+    ref = entropy_curve(psi, cuts, (1, 2, math.inf))
+    got = entropy_curve(psi * scale, cuts, (1, 2, math.inf))
+    monkeypatch.setattr(ent, "JIT_MIN_SIZE", 1)          # the compiled (JAX) path too
+    got_jit = entropy_curve(psi * scale, cuts, (1, 2, math.inf))
+    for k in ref:
+        assert np.all(np.isfinite(ref[k]))
+        assert np.allclose(got[k], ref[k], rtol=0, atol=1e-14)
+        assert np.allclose(np.asarray(got_jit[k]), ref[k], rtol=0, atol=1e-14)
+    assert np.allclose(np.asarray(purities(psi * scale, cuts[2])), np.exp(-ref[2.0][:, 2]), rtol=1e-13)
+
+
+def test_ordinary_states_unchanged_by_rescaling():
+    """Rescaling by max|psi| changes nothing beyond rounding: against the numpy SVD of psi/||psi||."""
+    psi = _haar(4, 2**8)
+    for A in ([0], [0, 1, 2], [1, 4, 6]):
+        p = schmidt_probabilities(psi, product_cut(A, n_sites=8), method="svd")
+        for i in range(4):
+            assert np.allclose(p[i], _numpy_schmidt(psi[i], A, 8), rtol=0, atol=1e-14)
+
+
+def test_zero_state_in_a_batch_is_refused_and_compiled_core_gives_nan():
+    import jax.numpy as jnp
+
+    from qsntk.entanglement.entropy import _probs_core, _renyi_core
+
+    psi = _haar(3, 16)
+    psi[1] = 0
+    with pytest.raises(InputError, match=r"psi is the zero vector \(state 1\)"):
+        entropies(psi, product_cut([0], n_sites=4))
+    p = _probs_core(jnp.asarray(psi), product_cut([0, 1], n_sites=4), "auto")
+    for n in (1.0, 2.0, math.inf):                      # the batched ensemble path: NaN, never S = 0
+        S = np.asarray(_renyi_core(p, n))
+        assert np.isnan(S[1]) and np.all(np.isfinite(S[[0, 2]]))
+
+
+def test_huge_site_count_is_refused_before_listing_cuts():
+    with pytest.raises(InputError, match="2\\*\\*1000000000 is too large"):
+        prefix_cuts(10**9)
+    with pytest.raises(InputError, match="too large"):
+        product_cut([0], n_sites=10**9)

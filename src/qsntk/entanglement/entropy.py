@@ -11,7 +11,9 @@ Rényi entropies of Luo–Halverson sec. 3,
            \qquad S_1 = -\sum_k p_k \log p_k, \qquad S_\infty = -\log \max_k p_k .
 
 Entropies use natural logarithms and are computed from the state *after*
-normalization: ``psi`` need not be normalized (a zero vector is refused).
+normalization: ``psi`` may have any norm (each state is first divided by its largest
+real or imaginary part, so 1e-300 or 1e300 times a state gives the same entropies);
+a zero vector or non-finite entries are refused (:func:`as_states`).
 
 **Bases and sites.** A :class:`Cut` describes the bipartition and how basis
 indices map to :math:`(x_A, x_B)`:
@@ -143,6 +145,8 @@ def product_cut(A: Iterable[int], *, n_sites: int, local_dim: int = 2) -> Cut:
     """
     n_sites = check_int_at_least("n_sites", n_sites, 1)
     local_dim = check_int_at_least("local_dim", local_dim, 2)
+    if n_sites * math.log2(local_dim) > 26:          # before forming local_dim**n_sites (n_sites = 1e9)
+        raise InputError(f"local_dim**n_sites = {local_dim}**{n_sites} is too large for a dense state")
     dim = local_dim ** n_sites
     if dim > 2**26:
         raise InputError(f"local_dim**n_sites = {local_dim}**{n_sites} is too large for a dense state")
@@ -155,6 +159,7 @@ def prefix_cuts(n_sites: int, *, local_dim: int = 2, sizes: Sequence[int] | None
     These are the cuts of Fig. 1 of Luo–Halverson (subsystem size |A| on the x-axis).
     """
     n_sites = check_int_at_least("n_sites", n_sites, 2)
+    product_cut((), n_sites=n_sites, local_dim=local_dim)    # size check before listing the cuts
     sizes = list(range(1, n_sites)) if sizes is None else [int(k) for k in sizes]
     for k in sizes:
         if k < 0 or k > n_sites:
@@ -236,10 +241,32 @@ def as_states(psi, dim: int | None = None) -> tuple:
     if dim is not None and arr.shape[-1] != dim:
         raise InputError(f"psi has {arr.shape[-1]} amplitudes but the basis has {dim} states")
     check_finite("psi", np.asarray(arr))
-    norms = np.sum(np.abs(np.asarray(arr)) ** 2, axis=-1)
-    if np.any(norms == 0):
-        raise InputError(f"psi has zero norm (state {int(np.flatnonzero(norms == 0)[0])})")
+    peak = np.asarray(_peak(arr, np)) if not isinstance(arr, jax.Array) else np.asarray(_peak(arr, jnp))
+    if np.any(peak == 0):
+        raise InputError(f"psi is the zero vector (state {int(np.flatnonzero(peak == 0)[0])}): "
+                         "it has no entanglement entropy")
     return arr, single
+
+
+def _peak(psi, xp=jnp):
+    """``max_x max(|Re psi(x)|, |Im psi(x)|)`` per state (last axis): a scale that never overflows."""
+    return xp.max(xp.maximum(xp.abs(xp.real(psi)), xp.abs(xp.imag(psi))), axis=-1)
+
+
+def _rescale(psi, xp=jnp):
+    """``psi / _peak(psi)`` per state, so that squaring neither overflows nor underflows.
+
+    Entropies depend on the normalized state only; after this step every
+    ``|psi(x)|^2 <= 2`` and the largest is ``>= 1``, so ``sum |psi|^2`` and the
+    squared singular values are representable whatever the norm of the input
+    (1e-300 or 1e300). A zero state (peak 0) stays 0 and gives NaN spectra.
+    """
+    m = _peak(psi, xp)[..., None]
+    m = xp.where(m > 0, m, 1.0)
+    if not xp.iscomplexobj(psi):
+        return psi / m
+    # parts divided separately: a complex division by a subnormal m overflows (Smith's algorithm)
+    return xp.real(psi) / m + 1j * (xp.imag(psi) / m)
 
 
 def _schmidt_matrices(psi, cut: Cut, xp=jnp) -> list:
@@ -273,9 +300,11 @@ def _block_probs(M, method: str, xp=jnp):
 
 
 def _probs_core(psi, cut: Cut, method: str, xp=jnp):
+    psi = _rescale(psi, xp)                         # scale-free: no overflow/underflow in |psi|^2
     parts = [_block_probs(M, method, xp) for M in _schmidt_matrices(psi, cut, xp)]
     p = xp.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
-    p = p / xp.sum(p, axis=-1, keepdims=True)
+    tot = xp.sum(p, axis=-1, keepdims=True)
+    p = p / xp.where(tot > 0, tot, xp.nan)          # a zero state: NaN, never a fake S = 0
     return -xp.sort(-p, axis=-1)
 
 
@@ -315,10 +344,13 @@ def check_order(order) -> float:
 
 def _renyi_core(p, n: float, xp=jnp):
     if n == 1.0:
-        return -xp.sum(xp.where(p > 0, p * xp.log(xp.where(p > 0, p, 1.0)), 0.0), axis=-1)
-    if math.isinf(n):
-        return -xp.log(xp.max(p, axis=-1))
-    return xp.log(xp.sum(xp.where(p > 0, p, 0.0) ** n, axis=-1)) / (1.0 - n)
+        S = -xp.sum(xp.where(p > 0, p * xp.log(xp.where(p > 0, p, 1.0)), 0.0), axis=-1)
+    elif math.isinf(n):
+        S = -xp.log(xp.max(p, axis=-1))
+    else:
+        S = xp.log(xp.sum(xp.where(p > 0, p, 0.0) ** n, axis=-1)) / (1.0 - n)
+    # NaN spectra (a zero state, see _probs_core) give NaN entropies, not the 0 of the masks above
+    return xp.where(xp.isnan(xp.sum(p, axis=-1)), xp.nan, S)
 
 
 def renyi_entropy(p, order=1) -> jnp.ndarray:
@@ -357,6 +389,7 @@ def entropies(psi, cut: Cut, orders=(1, 2), *, method: str = "auto") -> dict:
 
 
 def _purity_core(psi, cut: Cut, xp=jnp):
+    psi = _rescale(psi, xp)
     tot = 0.0
     for M in _schmidt_matrices(psi, cut, xp):
         rows, cols = M.shape[-2:]
