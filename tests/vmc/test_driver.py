@@ -1,6 +1,7 @@
 """run_vmc against exact diagonalization; resume bit for bit; diagnostics; SR == minSR; the CLI."""
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -282,3 +283,151 @@ def test_cli_run(tmp_path, capsys):
     code, stdout2, _ = _cli(argv, capsys)             # rerun: resumes, nothing to do
     assert code == 0 and json.loads(stdout2)["metrics"]["final_energy_full_sum"] == \
         res["metrics"]["final_energy_full_sum"]
+
+
+# ------------------------------------------------------------------ new-user audit
+def _ar1(phi, n, rng, burn=200):
+    e = rng.standard_normal(n + burn)
+    x = np.empty_like(e)
+    x[0] = e[0] / np.sqrt(1 - phi**2)
+    for i in range(1, len(e)):
+        x[i] = phi * x[i - 1] + e[i]
+    return x[burn:]
+
+
+def _ar1_error_of_mean(phi, n):
+    """Exact standard deviation of the mean of n steps of a stationary AR(1), unit innovations."""
+    k = np.arange(1, n)
+    return np.sqrt(1 / (1 - phi**2) / n * (1 + 2 * np.sum((1 - k / n) * phi**k)))
+
+
+def test_tail_error_is_honest_on_correlated_series():
+    """On AR(1) series with known variance of the mean the estimate is not far below the truth
+    (the naive std/sqrt(n) is, by sqrt((1+phi)/(1-phi)) = 3 at phi = 0.8); it is never below the
+    per-step Monte-Carlo errors combined, sqrt(sum sigma_i^2)/n."""
+    from qsntk.vmc.driver import tail_mean_error
+
+    rng = np.random.default_rng(0)
+    for phi, n, floor in [(0.0, 100, 0.85), (0.8, 100, 0.8), (0.8, 1000, 0.9), (0.9, 1000, 0.9)]:
+        truth = _ar1_error_of_mean(phi, n)
+        est, naive = [], []
+        for _ in range(100):
+            x = _ar1(phi, n, rng)
+            est.append(tail_mean_error(x, np.zeros(n))["error"])
+            naive.append(np.std(x, ddof=1) / np.sqrt(n))
+        assert np.median(est) > floor * truth, (phi, n, np.median(est) / truth)
+        assert np.median(est) < 1.5 * truth
+        if phi:
+            assert np.median(naive) < 0.6 * truth          # what the old key reported
+    # the floor: six steps whose energies happen to agree still carry their MC errors
+    e = np.array([-10.2536, -10.2535, -10.2537, -10.2536, -10.2535, -10.2536])
+    s = np.full(6, 0.004)
+    r = tail_mean_error(e, s)
+    assert r["mc"] == pytest.approx(np.sqrt(6 * 0.004**2) / 6)
+    assert r["error"] == r["mc"] > r["scatter"]
+    assert r["error"] >= np.std(e, ddof=1) / np.sqrt(6)
+    assert np.isnan(tail_mean_error([1.0], [np.nan])["error"])
+
+
+def test_tail_error_in_the_metrics(tiny_run):
+    out, res, m = tiny_run
+    from qsntk.vmc.driver import tail_mean_error
+
+    h = m["history"]
+    n = len(h["energy"]) // 10
+    r = tail_mean_error(h["energy"][-n:], h["energy_error"][-n:])
+    assert m["energy_last10pct_error"] == pytest.approx(r["error"])
+    assert m["energy_last10pct_error"] >= m["energy_last10pct_error_mc"] > 0
+    assert m["energy_last10pct_error"] >= m["energy_last10pct_error_scatter"]
+
+
+def test_absurd_sizes_are_refused_before_any_work():
+    import time
+
+    from qsntk.vmc.driver import MAX_SITES
+
+    base = dict(system="tfim", lx=4, couplings={"J": 1.0})
+    for kw, msg in [(dict(lx=1000, ly=1000), f"limited to {MAX_SITES} sites, got 1000000"),
+                    (dict(n_samples=10**12), "1000000000000 samples"),
+                    (dict(model={"name": "rbm", "alpha": 1e9}), "alpha=1000000000.0 on 4 sites needs at least"),
+                    (dict(model={"name": "gcnn", "layers": 4, "features": 10**6}), "features=1000000"),
+                    (dict(model={"name": "ar", "layers": 10**6, "features": 10**6}), "needs at least")]:
+        t = time.perf_counter()
+        with pytest.raises(InputError, match=re.escape(msg)) as info:
+            validate(VMCConfig(**{**base, **kw}))
+        assert "\n" not in str(info.value) and time.perf_counter() - t < 10
+
+
+def test_refused_run_leaves_no_directory_and_the_corrected_one_runs(tmp_path, monkeypatch):
+    """Everything that can fail on the input is built before the run directory exists."""
+    import qsntk.vmc.driver as drv_mod
+
+    out = tmp_path / "x23"
+
+    def failing_build(cfg):
+        raise InputError("refused while building")
+
+    real = drv_mod.build
+    monkeypatch.setattr(drv_mod, "build", failing_build)
+    with pytest.raises(InputError, match="refused while building"):
+        run_vmc(out, VMCConfig(**{**TINY, "steps": 2, "lens_every": 0}))
+    assert not out.exists()
+    with pytest.raises(InputError, match="alpha"):
+        run_vmc(out, VMCConfig(**{**TINY, "model": {"name": "rbm", "alpha": 1e9}}))
+    assert not out.exists()
+    monkeypatch.setattr(drv_mod, "build", real)
+    res = run_vmc(out, VMCConfig(**{**TINY, "steps": 2, "lens_every": 0, "checkpoint_every": 2}))
+    assert res["metrics"]["n_parameters"] == 48 and (out / "metrics.json").exists()
+
+
+def test_noop_rerun_leaves_metrics_byte_identical(tmp_path, monkeypatch):
+    """A rerun of a finished run writes nothing: metrics.json stays byte for byte (no
+    "resumed": true flip); the interim metrics.json carries wall_s."""
+    import qsntk.io
+
+    out = tmp_path / "r"
+    cfg = VMCConfig(**{**TINY, "steps": 4, "lens_every": 2, "checkpoint_every": 2})
+    seen = []
+    real = qsntk.io.RunDir.save_metrics
+
+    def spy(self, metrics):
+        seen.append(dict(metrics))
+        return real(self, metrics)
+
+    monkeypatch.setattr(qsntk.io.RunDir, "save_metrics", spy)
+    first = run_vmc(out, cfg)
+    assert len(seen) == 3                    # two checkpoints, the end
+    assert all(np.isfinite(m["wall_s"]) and m["wall_s"] > 0 for m in seen)
+    assert seen[0]["steps_done"] == 2 and seen[0]["resumed"] is False
+    before = (out / "metrics.json").read_bytes()
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    second = run_vmc(out, cfg)
+    assert (out / "metrics.json").read_bytes() == before
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == mtimes
+    assert len(seen) == 3 and second["metrics"] == first["metrics"]
+    assert second["figures"] == first["figures"]
+    assert json.loads(before)["resumed"] is False
+
+
+def test_cli_refuses_options_the_run_does_not_use(tmp_path, capsys):
+    out = tmp_path / "never"
+    for argv, msg in [(["tfim", "--lx", "3", "--optimizer", "sgd", "--diag-shift", "0.1"],
+                       "--diag-shift is not used by --optimizer sgd"),
+                      (["tfim", "--lx", "3", "--optimizer", "adam", "--diag-shift-end", "1e-4"],
+                       "--diag-shift-end is not used by --optimizer adam"),
+                      (["tfim", "--lx", "3", "--model", "rbm", "--layers", "3"],
+                       "--layers is not used by --model rbm"),
+                      (["tfim", "--lx", "3", "--model", "rbm", "--features", "4"],
+                       "--features is not used by --model rbm"),
+                      (["tfim", "--lx", "4", "--model", "ar", "--alpha", "2"],
+                       "--alpha is not used by --model ar"),
+                      (["tfim", "--lx", "4", "--marshall"], "--marshall is not used by tfim"),
+                      (["tfim", "--lx", "4", "--model", "ar", "--discard", "3"],
+                       "--discard is not used by sampler 'direct'"),
+                      (["tfim", "--lx", "1000", "--ly", "1000"], "limited to 4096 sites"),
+                      (["tfim", "--lx", "4", "--samples", "1000000000000"], "needs at least"),
+                      (["tfim", "--lx", "4", "--alpha", "1e9"], "needs at least")]:
+        code, _, err = _cli(["vmc", *argv, "--out", str(out)], capsys)
+        assert code == 2, argv
+        assert err.startswith("qsntk: error: ") and msg in err and err.count("\n") == 1, err
+        assert not out.exists()

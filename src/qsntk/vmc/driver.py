@@ -28,16 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from qsntk.errors import InputError, check_choice, check_finite, check_int_at_least, check_positive
-from qsntk.io import RunDir, WorkClock
+from qsntk.errors import (InputError, check_choice, check_finite, check_int_at_least, check_memory,
+                          check_positive)
+from qsntk.io import RunDir, WorkClock, to_jsonable
 from qsntk.progress import no_progress, skip
 from qsntk.vmc import lens as _lens
 from qsntk.vmc.models import ModelSpec, make_model, n_parameters
 from qsntk.vmc.samplers import make_sampler, resolve_sampler
 
-__all__ = ["OPTIMIZERS", "STEP_KEYS", "VMCConfig", "RhatWarning", "VMCDivergedError", "build", "run_vmc", "validate",
+__all__ = ["OPTIMIZERS", "blocking_error", "ar1_error", "tail_mean_error", "STEP_KEYS", "VMCConfig", "RhatWarning", "VMCDivergedError", "build", "run_vmc", "validate",
            "exact_energy", "full_sum_energy", "RHAT_WARN", "step_record", "check_rhat",
-           "vmc_operator"]
+           "vmc_operator", "MAX_SITES", "memory_lower_bound"]
 
 #: name -> description
 OPTIMIZERS: dict[str, str] = {
@@ -147,6 +148,10 @@ def validate(cfg: VMCConfig) -> VMCConfig:
         InputError: naming the first bad value.
     """
     system = _system_of(cfg)
+    if system.n_sites > MAX_SITES:
+        raise InputError(f"VMC is limited to {MAX_SITES} sites, got {system.n_sites} "
+                         f"({cfg.lx}x{cfg.ly}): NetKet builds the operator term by term "
+                         "(17 s at 64x64) and one step then takes minutes")
     spec = ModelSpec(**cfg.model) if isinstance(cfg.model, dict) else cfg.model
     _, spec = make_model(spec, system)
     sampler = resolve_sampler(cfg.sampler, system, spec.name)
@@ -180,9 +185,77 @@ def validate(cfg: VMCConfig) -> VMCConfig:
             raise InputError("reference_energy_per_site must be nonzero (it divides the error)")
     if sampler not in ("direct", "exact") and cfg.n_samples < cfg.n_chains:
         raise InputError(f"samples ({cfg.n_samples}) must be at least chains ({cfg.n_chains})")
+    check_memory(f"VMC with {cfg.n_samples} samples, {cfg.n_chains} chains and model "
+                 f"{_model_words(spec)} on {system.n_sites} sites",
+                 memory_lower_bound(system, spec, n_samples=cfg.n_samples,
+                                    n_chains=cfg.n_chains, optimizer=cfg.optimizer,
+                                    lens_every=cfg.lens_every))
     return dataclasses.replace(cfg, model=spec.to_dict(), sampler=sampler, lr=float(cfg.lr),
                                diag_shift=float(cfg.diag_shift), reference_energy_per_site=ref,
                                couplings={k: float(v) for k, v in dict(cfg.couplings).items()})
+
+
+#: the largest lattice (sites) VMC accepts. Measured on the 2-core machine, NetKet's
+#: ``LocalOperator`` built term by term takes 0.3–2.6 s at 20x20 (tfim, heisenberg, j1j2),
+#: 3–4 s at 32x32, 9 s (heisenberg) at 50x50 and 17 s at 64x64, growing faster than
+#: linearly (1000x1000 did not finish); a 10x10 step with 1024 samples already takes
+#: ~35 s. 64x64 is far beyond what a run can converge, but still builds in seconds.
+MAX_SITES = 4096
+
+
+def _model_words(spec: ModelSpec) -> str:
+    uses = {"rbm": ("alpha",), "ffnn": ("alpha",), "rbmsymm": ("alpha",),
+            "backflow": ("alpha",), "gcnn": ("layers", "features"), "ar": ("layers", "features")}
+    return spec.name + "".join(f" {k}={getattr(spec, k)!r}" for k in uses.get(spec.name, ()))
+
+
+def memory_lower_bound(system, spec: ModelSpec, *, n_samples: int, n_chains: int,
+                       optimizer: str = "sr", lens_every: int = 0) -> float:
+    """A lower bound on the bytes a VMC step holds at once, from the sizes alone.
+
+    Counted: the parameters (8 bytes per real one; complex ones count twice), the
+    samples and chain states (``(n_samples + n_chains) x n_cols`` int8), the activations
+    of log ψ on the samples (``n_samples x`` hidden width, for the models with one) and,
+    where SR or the lens builds it, the Jacobian of log ψ (``n_samples x`` parameters).
+    The parameter counts are those of the model's shape, without biases:
+
+    * rbm, ffnn: α·N hidden units × N inputs; rbmsymm: the same after symmetrization
+      (NetKet expands the symmetric kernel to α·N × N);
+    * gcnn: ``features² × |G|`` per layer (|G| = the lattice's space group);
+    * ar: ``N² × features`` per layer (masked dense layers);
+    * slater: 2N × N_f orbitals; backflow: α·2N hidden × 2N × (1 + N_f).
+
+    Arguments:
+        system: the :class:`~qsntk.physics.System`; spec: a validated :class:`ModelSpec`.
+        n_samples, n_chains: samples per step, Markov chains.
+        optimizer: a key of :data:`OPTIMIZERS`; lens_every: 0 when the lens is off.
+
+    Returns:
+        bytes (float: the products may exceed any integer type).
+    """
+    n, cols = float(system.n_sites), float(system.n_cols)
+    a = float(spec.alpha)
+    hidden = a * cols
+    if spec.name in ("rbm", "ffnn", "rbmsymm"):
+        n_par = hidden * cols
+    elif spec.name == "gcnn":
+        group = float(len(system.graph.space_group()))
+        n_par = spec.layers * float(spec.features) ** 2 * group
+        hidden = spec.features * group
+    elif spec.name == "ar":
+        n_par = spec.layers * n * n * float(spec.features)
+        hidden = spec.features * n
+    elif spec.name == "slater":
+        n_par = cols * float(system.n_up + system.n_down)
+        hidden = 0.0
+    else:                                                # backflow
+        n_par = hidden * cols * (1.0 + float(system.n_up + system.n_down))
+    real_bytes = 16.0 if spec.complex else 8.0
+    total = n_par * real_bytes + (float(n_samples) + float(n_chains)) * cols
+    total += float(n_samples) * hidden * real_bytes
+    if optimizer in ("sr", "minsr") or lens_every:
+        total += float(n_samples) * n_par * real_bytes
+    return total
 
 
 def _geometric(a: float, b: float | None, steps: int):
@@ -453,12 +526,16 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     """
     import flax
 
+    from qsntk.vmc import plots
+
     cfg = validate(cfg)
+    # everything that can fail on the input is built before the run directory exists, so
+    # a refused run leaves nothing behind (and no config.json to block the corrected one)
+    system, vstate, driver, info = build(cfg)
     # the reference energy only labels the metrics: left out of the compared config, so
     # adding one to a finished (or older) run directory reruns nothing
     run_cfg = {k: v for k, v in cfg.to_dict().items() if k != "reference_energy_per_site"}
     run = RunDir(out, {"kind": "vmc", **run_cfg}, overwrite=overwrite)
-    system, vstate, driver, info = build(cfg)
     n_s = int(vstate.n_samples)
     n_lens_cols = min(2 * n_s, info["n_parameters"])
     history = _nan_history(cfg.steps)
@@ -496,7 +573,10 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
                                     "history": history, "lens": lens_hist,
                                     "lens_eigs": lens_eigs}, step=done,
                             wall_s=spent + time.perf_counter() - t0)
-        run.save_metrics(_metrics(cfg, system, info, history, lens_hist, done, E0, None))
+        interim = _metrics(cfg, system, info, history, lens_hist, done, E0, None)
+        interim["wall_s"] = spent + time.perf_counter() - t0
+        interim["resumed"] = run.resumed
+        run.save_metrics(interim)
 
     done = int(driver.step_count)
     kept = WorkClock(run).kept() if done >= cfg.steps else None      # nothing left to compute
@@ -519,12 +599,21 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     metrics = _metrics(cfg, system, info, history, lens_hist, cfg.steps, E0, final)
     metrics["wall_s"] = kept if kept is not None else spent + time.perf_counter() - t0
     metrics["resumed"] = run.resumed
+    if kept is not None:
+        # a rerun of a finished run: nothing was computed, so the files stay as they are
+        # (metrics.json byte for byte) unless what they report changed (a reference energy
+        # added), and "resumed" keeps what the session that computed them wrote
+        old = run.load_metrics()
+        metrics["resumed"] = old.get("resumed", run.resumed)
+        figs = [run.path / f"{name}.png" for name in ("vmc", "vmc_lens_spectrum")]
+        if to_jsonable(metrics) == old and figs[0].exists():
+            figs = [str(f) for f in figs if f.exists()]
+            return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics)}
     run.save_arrays("arrays", lens_eigenvalues=lens_eigs,
                     **{k: v for k, v in history.items()},
                     **{f"lens_{k}" if not k.startswith("lens") else k: v
                        for k, v in lens_hist.items()})
     run.save_metrics(metrics)
-    from qsntk.vmc import plots
 
     figs = [str(run.save_figure(fig, name)) for name, fig in plots.vmc_figures(metrics, lens_eigs)]
     plots.close_all()
@@ -537,19 +626,121 @@ def _finite_mean(x):
     return float(x.mean()) if len(x) else float("nan")
 
 
+#: the blocking estimate uses block lengths that leave at least this many blocks.
+MIN_BLOCKS = 4
+
+
+def blocking_error(x) -> float:
+    r"""Error of the mean of a correlated series by blocking (Flyvbjerg & Petersen 1989).
+
+    The series of length n is cut into :math:`n_b = \lfloor n/b\rfloor` blocks of
+    b = 1, 2, 4, … consecutive values (as long as at least :data:`MIN_BLOCKS` blocks
+    remain); for each b the standard error of the block means,
+    :math:`\mathrm{std}(\bar x_{block}, \mathrm{ddof}=1)/\sqrt{n_b}`, is computed, and
+    the largest is returned. For independent values every b gives the naive
+    :math:`\sigma/\sqrt n`; positive correlation between neighbours makes the small-b
+    values too small and the estimate rises with b until the blocks are longer than the
+    correlation time — the maximum over b is the (conservative) plateau.
+
+    Arguments:
+        x: the series, shape (n,) (non-finite entries dropped).
+
+    Returns:
+        the error of the mean (NaN for fewer than 2 finite values).
+    """
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n < 2:
+        return float("nan")
+    best, b = 0.0, 1
+    while b == 1 or n // b >= MIN_BLOCKS:
+        nb = n // b
+        means = x[n - nb * b:].reshape(nb, b).mean(axis=1)     # keep the latest values
+        best = max(best, float(np.std(means, ddof=1) / np.sqrt(nb)))
+        b *= 2
+    return best
+
+
+def ar1_error(x) -> float:
+    r"""Error of the mean of a series modelled as AR(1): :math:`\frac{s}{\sqrt n}\sqrt{(1+\rho)/(1-\rho)}`.
+
+    :math:`s` is the sample standard deviation and :math:`\rho` the lag-1
+    autocorrelation of the series, clipped to [0, 0.99] (the inflation factor of an
+    AR(1) process with correlation :math:`\rho` between neighbours). Short series see
+    correlations that blocking cannot (it needs blocks longer than the correlation time).
+
+    Arguments:
+        x: the series, shape (n,) (non-finite entries dropped).
+
+    Returns:
+        the error of the mean (NaN for fewer than 2 finite values).
+    """
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n < 2:
+        return float("nan")
+    d = x - x.mean()
+    ss = float(np.sum(d * d))
+    rho = float(np.sum(d[1:] * d[:-1]) / ss) if ss > 0 else 0.0
+    rho = min(max(rho, 0.0), 0.99)
+    return float(np.std(x, ddof=1) / np.sqrt(n) * np.sqrt((1 + rho) / (1 - rho)))
+
+
+def tail_mean_error(energies, errors) -> dict:
+    r"""Error bar of the mean of the last steps' Monte-Carlo energies.
+
+    The tail mean :math:`\bar E = \frac1n\sum_i E_i` of n steps has two sources of
+    error: each :math:`E_i` is a Monte-Carlo estimate with its own error of the mean
+    :math:`\sigma_i` (NetKet's, autocorrelation-corrected within the step), and the
+    steps are correlated with each other and may still drift (the parameters change
+    little from one step to the next). Reported is the larger of
+
+    * ``mc``: the per-step errors combined as independent,
+      :math:`\sqrt{\sum_i\sigma_i^2}/n` — what the sampling alone leaves; a floor
+      that a scatter estimate from a handful of steps may not undercut;
+    * ``scatter``: the tail's own scatter, corrected for the correlation between
+      steps: the larger of :func:`blocking_error` (Flyvbjerg–Petersen blocking) and
+      :func:`ar1_error` (AR(1) inflation), which also sees a drift within the tail.
+
+    A correlation time much longer than the tail cannot be measured from it (no
+    estimate can); then ``mc`` is the floor. The naive ``std(E)/sqrt(n)`` treats the
+    steps as independent and is too small (it put a 60-step TFIM run 2.3σ below the
+    variational bound).
+
+    Arguments:
+        energies, errors: the tail's per-step energies and their errors, shape (n,).
+
+    Returns:
+        ``{"error", "mc", "scatter"}`` (floats; NaN where undefined).
+    """
+    e = np.asarray(energies, dtype=float)
+    s = np.asarray(errors, dtype=float)
+    s = s[np.isfinite(s)]
+    mc = float(np.sqrt(np.sum(s**2)) / len(s)) if len(s) else float("nan")
+    e = e[np.isfinite(e)]
+    sc = max(blocking_error(e), ar1_error(e)) if len(e) > 1 else float("nan")
+    both = [v for v in (mc, sc) if np.isfinite(v)]
+    return {"error": max(both) if both else float("nan"), "mc": mc, "scatter": sc}
+
+
 def _metrics(cfg, system, info, history, lens_hist, done, E0, final) -> dict:
     h = {k: np.asarray(v)[:done] for k, v in history.items()}
     n_last = max(1, done // 10)
     tail = h["energy"][-n_last:] if done else np.array([])
+    tail_err = h["energy_error"][-n_last:] if done else np.array([])
     e_tail = _finite_mean(tail)
+    err = tail_mean_error(tail, tail_err)
     m: dict[str, Any] = {
         "system": system.describe(), "model": cfg.model, "sampler": info["sampler"],
         "optimizer": cfg.optimizer, "sr_form": info["sr_form"],
         "n_parameters": info["n_parameters"], "n_samples": cfg.n_samples,
         "steps_done": int(done), "steps": cfg.steps, "exact_energy": E0,
         "energy_last10pct": e_tail,
-        "energy_last10pct_error": float(np.std(tail, ddof=1) / np.sqrt(len(tail)))
-        if len(tail) > 1 else float("nan"),
+        "energy_last10pct_error": err["error"],
+        "energy_last10pct_error_mc": err["mc"],
+        "energy_last10pct_error_scatter": err["scatter"],
         "rel_error_last10pct": abs(e_tail - E0) / abs(E0) if E0 else None,
         "rhat_warnings": int(np.sum(h["r_hat"] > RHAT_WARN)) if done else 0,
         "history": {k: v.tolist() for k, v in h.items()},
