@@ -510,7 +510,18 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     and a session that runs steps adds its own time (steps and the final full-basis sum)
     to theirs. A rerun of a finished run runs no step and leaves ``wall_s`` as it was.
     (Steps lost to an interruption and repeated are counted once; a checkpoint written
-    before qsntk recorded the time counts as 0 s.)
+    before qsntk recorded the time counts as 0 s.) The interim ``metrics.json`` written
+    at each checkpoint carries the time so far. A rerun of a finished run writes nothing
+    (``metrics.json`` byte for byte, ``resumed`` as the computing session wrote it) unless
+    the metrics it reports changed (a reference energy added).
+
+    ``metrics["energy_last10pct_error"]`` is the error bar of the mean of the last 10 %
+    of the steps' energies by :func:`tail_mean_error`: the larger of the per-step
+    Monte-Carlo errors combined and a correlation-aware scatter estimate (both also
+    recorded, ``…_mc`` and ``…_scatter``).
+
+    The config is validated (:func:`validate`: sizes, memory) and the state and driver
+    are built (:func:`build`) before ``out`` is created, so a refused run writes nothing.
 
     Arguments:
         out: run directory.
