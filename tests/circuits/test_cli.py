@@ -127,12 +127,99 @@ def test_wall_time_is_that_of_the_work_done_over_sessions(argv, pieces, capsys, 
     fresh = json.loads((d / "metrics.json").read_text())
     secs = {p: _ckpt_seconds(d / "checkpoints" / f"{p}.npz") for p in pieces}
     assert all(s > 0 for s in secs.values()) and sum(secs.values()) <= fresh["wall_s"]
+    raw = {f: (d / f).read_bytes() for f in ("metrics.json", "arrays.npz")}
     assert _run(argv, capsys)[0] == 0                          # every piece checkpointed
     again = json.loads((d / "metrics.json").read_text())
-    assert again["resumed"] is True and again["wall_s"] == fresh["wall_s"]
+    assert again["resumed"] is False and again["wall_s"] == fresh["wall_s"]
+    # a no-op rerun leaves the results byte for byte as they were (audit: it rewrote
+    # metrics.json with "resumed": true)
+    assert all((d / f).read_bytes() == b for f, b in raw.items())
     (d / "checkpoints" / f"{pieces[-1]}.npz").unlink()         # a lost piece is recomputed
     assert _run(argv, capsys)[0] == 0
     redo = json.loads((d / "metrics.json").read_text())
     kept = sum(secs[p] for p in pieces[:-1])
     new = _ckpt_seconds(d / "checkpoints" / f"{pieces[-1]}.npz")
     assert redo["wall_s"] >= kept + new and redo["wall_s"] != fresh["wall_s"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["kernel", "--layers", "1000000000"], "needs at least"),
+    (["kernel", "--instances", "1000000000"], "1000000000 instances"),
+    (["kernel", "--samples", "1000000000"], "1000000000 samples"),
+    (["kernel", "--terms", "1000000000"], "1000000000 Pauli terms"),
+    (["train", "--steps", "1000000000000"], "steps of history"),
+    (["train", "--terms", "1000000000"], "1000000000 Pauli terms"),
+    (["train", "--target", "1e308"], "target 1e+308 makes the loss"),
+    (["supervised", "--instances", "1000000000000"], "instances"),
+    (["supervised", "--layers", "1000000000"], "needs at least"),
+    (["theory", "--terms", "1000000000"], "1000000000 Pauli terms"),
+])
+def test_absurd_sizes_are_refused_before_anything_is_written(argv, needle, capsys, tmp_path):
+    """Audit: these crashed with a traceback (exit 1) or were OOM-killed, and left a
+    config.json that blocked the corrected rerun. Now one line, exit 2, no directory."""
+    out_dir = tmp_path / "run"
+    extra = [] if argv[0] == "theory" else ["--out", str(out_dir)]
+    code, out, err = _run(["qntk", *argv, *extra], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("qsntk: error:"), err
+    assert needle in lines[0], err
+    assert not out_dir.exists()
+    if argv[0] != "theory":       # the corrected command then runs in that directory
+        assert not tmp_path.joinpath("run").exists()
+
+
+def test_theory_mu_pairs_is_not_round_off_times_L_squared(capsys):
+    """Audit: theory --layers 1e9 gave mu_mean_pairs = 505 from a 3e-15 round-off of a zero
+    E kappa_3 amplified by L^2; a zero within round-off is now reported as 0."""
+    for L in ("4", "1000000000"):
+        code, out, _ = _run(["qntk", "theory", "--layers", L], capsys)
+        assert code == 0 and json.loads(out)["mu_mean_pairs"] == 0.0
+    from qsntk.circuits import theory
+    O = np.diag([1.0, 3.0, 0.0, -0.5]).astype(complex)      # E kappa_3 != 0: kept
+    a, b = theory.mu_mean_pairs(O, 10), theory.mu_mean_pairs(O, 1000)
+    assert a != 0 and np.isclose(b / a, 999 * 998 / (9 * 8))
+
+
+def test_duplicate_layers_are_one_depth_and_give_no_slope(capsys, tmp_path):
+    """Audit: --layers 2,2 gave slope "nan". Repeated values are merged (sorted, as the other
+    list options of the CLI do) and one depth has no slope: null, with a note."""
+    d = tmp_path / "k"
+    code, out, _ = _run(["qntk", "kernel", "--qubits", "1", "--layers", "2,2", "--instances", "2",
+                         "--samples", "4", "--out", str(d)], capsys)
+    assert code == 0
+    m = json.loads((d / "metrics.json").read_text())
+    assert m["layers"] == [2] and m["slope_dK_over_K"] is None and "two distinct" in m["slope_note"]
+    assert json.loads(out)["metrics"]["slope_dK_over_K"] is None
+
+
+def test_diverging_training_is_reported(capsys, tmp_path):
+    """Audit: --eta 1e3 diverged silently (gamma_fit "nan"). Now metrics say diverged (and
+    at which step), gamma_fit is null, stderr has one warning line; exit 0, as the
+    supervised driver records a diverged run."""
+    base = ["qntk", "train", "--qubits", "2", "--layers", "8", "--inits", "3", "--steps", "40",
+            "--chunk", "20"]
+    code, out, err = _run(base + ["--eta", "1e3", "--out", str(tmp_path / "bad")], capsys)
+    assert code == 0
+    m = json.loads((tmp_path / "bad" / "metrics.json").read_text())
+    assert m["diverged"] is True and m["diverged_at_step"] >= 1 and m["gamma_fit"] is None
+    assert json.loads(out)["metrics"]["diverged"] is True
+    assert len([ln for ln in err.splitlines() if "diverged" in ln]) == 1
+    code, out, err = _run(base + ["--eta", "0.01", "--out", str(tmp_path / "ok")], capsys)
+    m = json.loads((tmp_path / "ok" / "metrics.json").read_text())
+    assert code == 0 and m["diverged"] is False and m["diverged_at_step"] is None
+    assert "diverged" not in err
+
+
+def test_supervised_at_full_size_reports_absolute_error_where_eq21_is_zero(capsys, tmp_path):
+    """Audit: --sizes ...,D gave max_rel_err "inf" (eq. 21 is 0 at |A| = D). That size is
+    left out of the relative errors and gets an absolute one."""
+    d = tmp_path / "s"
+    code, out, _ = _run(["qntk", "supervised", "--qubits", "1", "--layers", "4", "--sizes", "1,2",
+                         "--instances", "3", "--out", str(d)], capsys)
+    assert code == 0
+    m = json.loads((d / "metrics.json").read_text())
+    assert np.isfinite(m["max_rel_err_mean_kernel_vs_eq21"])
+    assert np.isfinite(m["max_rel_err_mean_lmin_vs_eq21"])
+    assert 0 <= m["abs_err_mean_kernel_vs_eq21_where_zero"] < 1e-9     # rank |A| - 1 = 1 < 2
+    assert "|A| = D = 2" in m["eq21_zero_note"]
+    assert "inf" not in (d / "metrics.json").read_text()

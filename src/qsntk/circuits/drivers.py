@@ -30,7 +30,8 @@ import numpy as np
 from qsntk.circuits import dynamics, fast, kernel, model, plots, theory
 from qsntk.circuits.haar import haar_frame
 from qsntk.circuits.paulis import pauli_label
-from qsntk.errors import InputError, check_choice, check_finite, check_int_at_least, check_positive
+from qsntk.errors import (InputError, check_choice, check_finite, check_int_at_least, check_memory,
+                          check_positive)
 from qsntk.io import RunDir, WorkClock
 from qsntk.progress import no_progress, skip
 
@@ -46,6 +47,30 @@ def _check_common(n_qubits, seed, terms):
         raise InputError(f"qubits must be <= {MAX_QUBITS} (dense 2^n x 2^n gates), got {n_qubits}")
     check_int_at_least("seed", seed, 0)
     check_int_at_least("terms", terms, 1)
+
+
+def _check_terms_memory(n_qubits, terms):
+    """Building O holds every term as a dense ``(D, D)`` complex matrix (16 D^2 bytes each)."""
+    D = 2 ** n_qubits
+    check_memory(f"an observable of {terms} Pauli terms on {n_qubits} qubits",
+                 float(terms) * (16.0 * D * D + 8 + 4 * n_qubits))
+
+
+def _circuit_bytes(n_qubits, L):
+    """Lower bound on the bytes of one circuit of ``L`` layers: the complex gates
+    ``(L + 1, D, D)`` and the real folded form ``2 x (L, 2D, 4D)`` (:mod:`qsntk.circuits.fast`)."""
+    D = 2 ** n_qubits
+    return float(L + 1) * 16.0 * D * D + 2.0 * L * 8.0 * (2 * D) * (4 * D)
+
+
+def _unchanged(run, computed, figure):
+    """The metrics of a finished run when this session recomputed nothing (and every output
+    is there), so that a no-op rerun leaves ``metrics.json``, arrays and figure as they were."""
+    if computed or not run.resumed:
+        return None
+    if not all((run.path / f).exists() for f in ("metrics.json", "arrays.npz", f"{figure}.png")):
+        return None
+    return run.load_metrics() or None
 
 
 def _observable(seed, n_qubits, terms):
@@ -125,6 +150,12 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
     check_int_at_least("instances", instances, 1)
     check_int_at_least("samples", samples, 2)
     dtype = str(kernel.real_dtype(dtype))
+    _check_terms_memory(n_qubits, terms)
+    # what stays in memory: K, mu, eps of every (L, instance, sample), the loader's template,
+    # the deepest circuit and its angles (lower bounds; the sweeps are chunked, _chunk)
+    check_memory(f"{len(layers)} depths x {instances} instances x {samples} samples",
+                 8.0 * instances * samples * (3 * len(layers) + 1)
+                 + _circuit_bytes(n_qubits, layers[-1]) + 8.0 * samples * layers[-1])
     cfg = dict(kind="qntk-kernel", n_qubits=n_qubits, layers=layers, instances=instances,
                samples=samples, seed=seed, terms=terms, with_mu=bool(with_mu))
     if dtype != "float64":          # (double-precision configs keep their earlier form)
@@ -136,11 +167,13 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
     psi0 = _basis0(D)
     clock = WorkClock(run)
     results = {}
+    computed = False
     with progress(len(layers) * instances, f"QNTK, {n_qubits} qubits") as bar:
         for L in layers:
             like = (np.zeros((instances, samples)),) * 3
             got = run.load_checkpoint(f"L{L}", like)
             if got is None:
+                computed = True
                 started = time.perf_counter()
                 K, mu, eps = (np.zeros((instances, samples)) for _ in range(3))
                 chunk = _chunk(L, D, samples)
@@ -160,6 +193,10 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
                 clock.piece_loaded(meta)
                 skip(bar, instances)
             results[L] = (np.asarray(K), np.asarray(mu), np.asarray(eps))
+    old = _unchanged(run, computed, "qntk_kernel")
+    if old is not None:
+        return {"out": str(run.path), "figures": [str(run.path / "qntk_kernel.png")],
+                "metrics": _headline(old, "kernel")}
     metrics = _kernel_metrics(results, layers, O, tr, D, with_mu)
     metrics.update(observable=obs_meta, D=D, wall_s=clock.total(), resumed=run.resumed)
     arrays = {k: np.asarray(v) for k, v in metrics["per_L"].items()}
@@ -202,7 +239,8 @@ def _kernel_metrics(results, layers, O, tr, D, with_mu):
     Ls = np.asarray(layers, dtype=float)
     rel = np.abs(per["Kbar"] / per["Kbar_exact"] - 1)
     big = Ls >= 8
-    fit = lambda y: float(np.polyfit(np.log(Ls), np.log(y), 1)[0]) if len(Ls) > 1 else float("nan")
+    # no slope from a single depth (--layers 2,2 is the one depth 2): null, and said so
+    fit = lambda y: float(np.polyfit(np.log(Ls), np.log(y), 1)[0]) if len(Ls) > 1 else None
     m = {
         "layers": list(map(int, layers)),
         "per_L": per,
@@ -214,6 +252,8 @@ def _kernel_metrics(results, layers, O, tr, D, with_mu):
         "ratio_floor_exact": theory.qntk_moments_exact(np.asarray(O), 2).parts["floor"],
         "dK_over_exact_max_rel_err": float(np.max(np.abs(per["dK"] / per["dK_exact"] - 1))),
     }
+    if len(Ls) < 2:
+        m["slope_note"] = "the slopes need at least two distinct depths"
     if with_mu:
         m["dmu_over_eq15"] = (per["mu_std"] / per["dmu_paper"]).tolist()
     return m
@@ -221,11 +261,12 @@ def _kernel_metrics(results, layers, O, tr, D, with_mu):
 
 def _headline(metrics, kind):
     keys = {"kernel": ("kbar_max_rel_err_L_ge_8", "kbar_over_paper_eq9", "slope_dK_over_K",
-                       "slope_dK_over_K_exact", "wall_s"),
-            "train": ("gamma_exact", "gamma_paper", "gamma_fit", "max_abs_dev_exact",
-                      "max_abs_dev_paper", "wall_s"),
+                       "slope_dK_over_K_exact", "slope_note", "wall_s"),
+            "train": ("diverged", "diverged_at_step", "gamma_exact", "gamma_paper", "gamma_fit",
+                      "max_abs_dev_exact", "max_abs_dev_paper", "wall_s"),
             "supervised": ("max_rel_err_mean_kernel_vs_eq21", "max_rel_err_mean_lmin_vs_eq21",
-                           "wall_s")}[kind]
+                           "abs_err_mean_kernel_vs_eq21_where_zero",
+                           "abs_err_mean_lmin_vs_eq21_where_zero", "wall_s")}[kind]
     return {k: metrics[k] for k in keys if k in metrics}
 
 
@@ -254,11 +295,24 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
     check_positive("eta", eta)
     if target is not None:
         check_finite("target", target)
+    _check_terms_memory(n_qubits, terms)
+    # histories eps, K of (inits, steps + 1), each concatenated once per chunk (a copy)
+    check_memory(f"{inits} inits x {steps} steps of history",
+                 4 * 8.0 * inits * (steps + 1) + _circuit_bytes(n_qubits, n_layers)
+                 + 8.0 * inits * n_layers)
+    obs, O = _observable(seed, n_qubits, terms)
+    if target is not None:
+        # |eps| <= |O_0| + sum |c_j|; the loss eps^2 / 2 and the step eta eps grad must be finite
+        bound = np.float64(abs(target)) + np.float64(np.sum(np.abs(np.asarray(obs.coeffs))))
+        with np.errstate(over="ignore"):
+            big = not (np.isfinite(bound * bound) and np.isfinite(eta * bound * bound * 4 * n_layers))
+        if big:
+            raise InputError(f"target {target!r} makes the loss eps^2/2 overflow (|eps| up to "
+                             f"{float(bound):.3g}); use a target of the size of <O>")
     cfg = dict(kind="qntk-train", n_qubits=n_qubits, n_layers=n_layers, inits=inits, steps=steps,
                eta=float(eta), seed=seed, terms=terms, target=target)
     run = RunDir(out, cfg, overwrite=overwrite)
     D = 2 ** n_qubits
-    obs, O = _observable(seed, n_qubits, terms)
     tr, obs_meta = _obs_info(obs, O)
     O0 = tr.t1 / D if target is None else float(target)
     key, comp = _instance(seed, n_qubits, n_layers, 0)
@@ -272,6 +326,7 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
         th, eps_h, K_h, meta = got
         spent = clock.piece_loaded(meta)
     done = max(eps_h.shape[1] - 1, 0)
+    computed = done < steps
     with progress(steps, "gradient descent") as bar:
         skip(bar, done)
         while done < steps:
@@ -286,6 +341,10 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
             spent += clock.piece_done(started)
             run.save_checkpoint("train", (th, eps_h, K_h), step=done, wall_s=spent)
             bar.advance(n)
+    old = _unchanged(run, computed, "qntk_train")
+    if old is not None:
+        return {"out": str(run.path), "figures": [str(run.path / "qntk_train.png")],
+                "metrics": _headline(old, "train")}
     metrics = _train_metrics(eps_h, K_h, eta, n_layers, O, tr, D)
     metrics.update(observable=obs_meta, target=O0, wall_s=clock.total(), D=D,
                    resumed=run.resumed)
@@ -318,8 +377,23 @@ def _load_train(run, inits, L):
     return th, eps, K, meta
 
 
+DIVERGE_GROWTH = 1.1
+"""Gradient descent counts as diverged when a residual is not finite or the mean |ε(t)| over
+the initial angles exceeds ``DIVERGE_GROWTH`` times its start (stable descent only shrinks it)."""
+
+
+def _divergence(eps):
+    """First step at which the run diverged (:data:`DIVERGE_GROWTH`), or None."""
+    a = np.abs(eps)
+    bad = ~np.all(np.isfinite(eps), axis=0)
+    with np.errstate(invalid="ignore"):
+        bad |= np.nanmean(a, axis=0) > DIVERGE_GROWTH * np.nanmean(a[:, 0])
+    return int(np.argmax(bad)) if bad.any() else None
+
+
 def _train_metrics(eps, K, eta, L, O, tr, D):
     t = np.arange(eps.shape[1])
+    div = _divergence(eps)
     ratio = eps / np.where(eps[:, :1] == 0, np.nan, eps[:, :1])
     mean = np.nanmean(ratio, axis=0)
     kbar = float(theory.kbar_exact(L, D, tr.t1, tr.t2))
@@ -328,8 +402,11 @@ def _train_metrics(eps, K, eta, L, O, tr, D):
     ok = mean > 0.05
     ok &= np.cumprod(ok).astype(bool)
     gfit = float(-np.polyfit(t[ok], np.log(mean[ok]), 1)[0]) if ok.sum() > 2 else float("nan")
+    if div is not None:
+        gfit = None                 # no decay to fit
     pred_g = theory.mean_decay_gamma(t, eta, mom.mean, mom.std)
     return {
+        "diverged": div is not None, "diverged_at_step": div, "eta_Kbar_exact": eta * kbar,
         "kbar_exact": kbar, "dK_exact": mom.std, "kbar_paper": float(theory.kbar_paper(L, tr.t2, D)),
         "K0_mean": float(K[:, 0].mean()), "K0_std": float(K[:, 0].std(ddof=1)) if len(K) > 1 else 0.0,
         "Kend_mean": float(K[:, -1].mean()),
@@ -365,6 +442,10 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
     sizes = sorted({check_int_at_least("sizes", int(a), 1) for a in sizes})
     if sizes[-1] > D:
         raise InputError(f"sizes must be <= 2^qubits = {D} for orthogonal inputs, got {sizes[-1]}")
+    _check_terms_memory(n_qubits, terms)
+    check_memory(f"{len(sizes)} sizes x {instances} instances",
+                 8.0 * sum(instances * A + A * A for A in sizes) + _circuit_bytes(n_qubits, n_layers)
+                 + 16.0 * sizes[-1] * (D + n_layers))
     cfg = dict(kind="qntk-supervised", n_qubits=n_qubits, n_layers=n_layers, sizes=sizes,
                instances=instances, seed=seed, terms=terms, inputs=inputs)
     run = RunDir(out, cfg, overwrite=overwrite)
@@ -372,11 +453,13 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
     tr, obs_meta = _obs_info(obs, O)
     clock = WorkClock(run)
     eig, mean_k = {}, {}
+    computed = False
     kfun = jax.jit(kernel.kernel_matrix)
     with progress(len(sizes) * instances, "supervised QNTK") as bar:
         for A in sizes:
             got = run.load_checkpoint(f"A{A}", (np.zeros((instances, A)), np.zeros((A, A))))
             if got is None:
+                computed = True
                 started = time.perf_counter()
                 ev, acc = np.zeros((instances, A)), np.zeros((A, A))
                 for i in range(instances):
@@ -394,6 +477,10 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
                 clock.piece_loaded(meta)
                 skip(bar, instances)
             eig[A], mean_k[A] = np.asarray(ev), np.asarray(acc)
+    old = _unchanged(run, computed, "qntk_supervised")
+    if old is not None:
+        return {"out": str(run.path), "figures": [str(run.path / "qntk_supervised.png")],
+                "metrics": _headline(old, "supervised")}
     metrics = _supervised_metrics(eig, mean_k, sizes, n_layers, tr, D)
     metrics.update(observable=obs_meta, wall_s=clock.total(), D=D, resumed=run.resumed)
     run.save_arrays("arrays", sizes=np.asarray(sizes), **{f"eig_A{A}": eig[A] for A in sizes},
@@ -413,14 +500,28 @@ def _supervised_metrics(eig, mean_k, sizes, L, tr, D):
     eq21 = np.array([theory.lowest_eigenvalue_paper(L, A, tr.t1, tr.t2, D) for A in sizes])
     upper = np.array([2.0 * L * D * tr.v / (D ** 2 - 1) ** 2] * len(sizes))
     second = np.array([eig[A][:, 1].mean() if A > 1 else np.nan for A in sizes])
-    return {
+    # eq. 21 is c (D - |A|): zero at |A| = D, where a relative error means nothing; those
+    # sizes are left out of the relative errors and get absolute ones (null if none)
+    zero = np.array(sizes) == D
+    nz = ~zero
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel_k, rel_l = lmin_meanK / eq21 - 1, lmin / eq21 - 1
+    rel_l = np.where(zero, np.nan, rel_l)
+    mx = lambda x: float(np.max(np.abs(x))) if x.size else None
+    m = {
         "sizes": list(map(int, sizes)), "lmin_mean": lmin, "lmin_se": lmin_se,
         "lmin_of_mean_kernel": lmin_meanK, "eq21": eq21, "other_eigs_exact": upper,
         "second_eig_mean": second,
-        "max_rel_err_mean_kernel_vs_eq21": float(np.max(np.abs(lmin_meanK / eq21 - 1))),
-        "max_rel_err_mean_lmin_vs_eq21": float(np.max(np.abs(lmin / eq21 - 1))),
-        "rel_dev_mean_lmin_vs_eq21": (lmin / eq21 - 1),
+        "max_rel_err_mean_kernel_vs_eq21": mx(rel_k[nz]),
+        "max_rel_err_mean_lmin_vs_eq21": mx(rel_l[nz]),
+        "rel_dev_mean_lmin_vs_eq21": rel_l,
     }
+    if zero.any():
+        m["abs_err_mean_kernel_vs_eq21_where_zero"] = mx(lmin_meanK[zero] - eq21[zero])
+        m["abs_err_mean_lmin_vs_eq21_where_zero"] = mx(lmin[zero] - eq21[zero])
+        m["eq21_zero_note"] = (f"eq. 21 is 0 at |A| = D = {D}: that size is left out of the "
+                               "relative errors; abs_err_*_where_zero are its absolute errors")
+    return m
 
 
 # ---------------------------------------------------------------- closed forms only
@@ -430,6 +531,7 @@ def theory_summary(*, n_qubits: int = 4, n_layers: int = 40, eta: float = 1e-4,
     _check_common(n_qubits, seed, terms)
     L = check_int_at_least("layers", n_layers, 1)
     check_positive("eta", eta)
+    _check_terms_memory(n_qubits, terms)
     D = 2 ** n_qubits
     if n_data is not None:
         check_int_at_least("data", n_data, 1)

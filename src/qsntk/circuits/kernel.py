@@ -76,7 +76,7 @@ def _concrete(x):
 
 
 def check_inputs(comp, O, theta, psi0, *, batch: bool) -> None:
-    """Refuse, in one line, an observable, angles or input state that do not fit the circuit.
+    r"""Refuse, in one line, an observable, angles or input state that do not fit the circuit.
 
     Shapes are always checked (they are static, also under ``jax.jit``): ``O`` ``(D, D)``,
     ``psi0`` ``(D,)``, ``theta`` ``(L,)`` (``(B, L)`` when ``batch``). Where the values are
@@ -124,10 +124,10 @@ def check_inputs(comp, O, theta, psi0, *, batch: bool) -> None:
 
 
 HERMITIAN_RTOL = 1e-10
-"""Largest :math:`|O - O^\dagger|` accepted, relative to O's largest entry (double precision;
+r"""Largest :math:`|O - O^\dagger|` accepted, relative to O's largest entry (double precision;
 1e-5 for single-precision O)."""
 NORM_TOL = 1e-10
-"""Largest :math:`||\psi_0| - 1|` accepted (double precision; 1e-5 for a single-precision psi0)."""
+r"""Largest :math:`||\psi_0| - 1|` accepted (double precision; 1e-5 for a single-precision psi0)."""
 
 
 def _forward(comp: Compiled, theta, psi0):

@@ -40,7 +40,9 @@ def kernel_figure(m: dict, title: str | None = None):
     ax.set_yticks([y for y in (0.1, 0.2, 0.3, 0.5, 1, 2) if 0.5 * np.min(p["ratio"]) <= y <= 2 * np.max(p["ratio"])])
     ax.set_xlabel("$L$")
     ax.set_ylabel(r"$\Delta K/\bar K$")
-    ax.set_title(title or f"QNTK concentration, D = {m['D']}  (slope {m['slope_dK_over_K']:.2f})")
+    slope = m["slope_dK_over_K"]
+    slope = "one depth, no slope" if slope is None else f"slope {slope:.2f}"
+    ax.set_title(title or f"QNTK concentration, D = {m['D']}  ({slope})")
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     ins = ax.inset_axes([0.6, 0.58, 0.37, 0.37])
     ins.errorbar(L, p["Kbar"], yerr=p["dK"], fmt="o", color="C2", ms=3, ecolor="C0", capsize=1.5)

@@ -212,14 +212,22 @@ def mu_mean_pairs(O, L):
     :math:`\\mathbb E\\mu` at large L (the remaining diagonal and last-layer terms are
     :math:`O(L)`); it vanishes when :math:`\\mathbb E\\kappa_3 = 0` (e.g. :math:`\\mathrm{Tr}O = \\mathrm{Tr}O^3 = 0`),
     the case in which Liu et al. state :math:`\\mathbb E\\mu = 0`. Leading order:
-    :math:`2L^2\\,\\mathrm{Tr}(O^3)/D^3` for traceless O.
+    :math:`2L^2\\,\\mathrm{Tr}(O^3)/D^3` for traceless O. An :math:`\\mathbb E\\kappa_3` below :math:`64 D\\epsilon\\,\\|O\\|^3`
+    (:math:`\\epsilon` the double-precision epsilon) counts as zero (round-off, which the :math:`L^2`
+    would otherwise amplify).
     """
     O = np.asarray(O, dtype=complex)
     D = O.shape[0]
     L = check_int_at_least("L", L, 1)
     O2 = O @ O
     m = wg.haar_state_moment
-    k3 = float(np.real(m([O2 @ O]) - 3 * m([O, O2]) + 2 * m([O, O, O])))
+    parts = (m([O2 @ O]), -3 * m([O, O2]), 2 * m([O, O, O]))
+    k3 = float(np.real(sum(parts)))
+    # E kappa_3 is a difference of Haar moments; where it cancels to within their round-off
+    # it is zero (else the L^2 below turns 1e-16 into e.g. 505 at L = 1e9)
+    scale = np.linalg.norm(O, 2) ** 3 + sum(abs(x) for x in parts)
+    if abs(k3) <= 64 * D * np.finfo(float).eps * scale:
+        k3 = 0.0
     b = D / (D ** 2 - 1.0)
     return 2.0 * (L - 1) * (L - 2) * b * b * k3
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from qsntk.cli._common import SEED, out_option, overwrite_option, parse_int_list, print_json, report_run
+from qsntk.cli._common import (SEED, out_option, overwrite_option, parse_int_list, print_json,
+                               report_run, say)
 
 _seed = click.option("--seed", type=SEED, default=0, show_default=True,
                      help="Seed of circuits, observable and angles.")
@@ -70,9 +71,14 @@ def train(qubits, layers, inits, steps, eta, target, chunk, seed, terms, out, ov
     from qsntk.circuits.drivers import train as run_train
     from qsntk.progress import progress_bar
 
-    report_run(run_train(out, n_qubits=qubits, n_layers=layers, inits=inits, steps=steps, eta=eta,
-                      target=target, chunk=chunk, seed=seed, terms=terms, overwrite=overwrite,
-                      progress=progress_bar))
+    summary = run_train(out, n_qubits=qubits, n_layers=layers, inits=inits, steps=steps, eta=eta,
+                        target=target, chunk=chunk, seed=seed, terms=terms, overwrite=overwrite,
+                        progress=progress_bar)
+    m = summary["metrics"]
+    if m.get("diverged"):       # recorded, as the supervised driver records it: exit status 0
+        say(f"warning: gradient descent diverged at step {m['diverged_at_step']} "
+            f"(eta = {eta:g}; see diverged in metrics.json)")
+    report_run(summary)
 
 
 @qntk.command(short_help="Lowest supervised-QNTK eigenvalue vs |A| (Fig. 3)")
