@@ -108,3 +108,66 @@ def test_smaller_width_falls_below():
 def test_bad_input(call, needle):
     with pytest.raises(InputError, match=needle):
         call()
+
+
+def _gauss_log_reference(model, n, idx, seed):
+    """Second method: the state of Gauss-net draws from log|terms| in numpy (logsumexp with signs)."""
+    params = E.draw_params(model, n, np.asarray(idx), key=jax.random.PRNGKey(seed))["params"]
+    X = gp.product_inputs(n)
+    parts = []
+    for k, m in (("re", model.re), ("im", model.im)):
+        p = {q: np.asarray(v) for q, v in params[k].items()}
+        w = p["w"] * m.sigma_w / math.sqrt(n)
+        a = p["a"] * m.sigma_a / math.sqrt(m.width)
+        b = p["b"] * m.sigma_b
+        logt = (np.einsum("xd,bdn->bxn", X, w) - m.sigma_w**2 * np.sum(X**2, 1)[None, :, None] / n
+                + (np.log(np.abs(a)) + b - m.sigma_b**2)[:, None, :])
+        parts.append((np.sign(a)[:, None, :], logt))
+    K = np.maximum(parts[0][1].max(axis=(1, 2)), parts[1][1].max(axis=(1, 2)))[:, None, None]
+    re, im = (np.sum(s * np.exp(t - K), axis=-1) for s, t in parts)
+    return re + 1j * im
+
+
+@pytest.mark.parametrize("sigma_w", [10.0, 30.0, 60.0])
+def test_gaussnet_large_sigma_w_is_computed_in_the_log_domain(sigma_w):
+    """Amplitudes ~e^{-sigma_w^2} (1e-27 at 10, below 1e-308 at 30) give the true entropies."""
+    n, draws = 6, 5
+    model = E.network_pair("gaussnet", 7, sigma_w=sigma_w, sigma_b=0.5)
+    cuts = prefix_cuts(n)
+    got = E.ensemble_entropies(model, n_sites=n, n_draws=draws, seed=2, cuts=cuts)
+    psi = _gauss_log_reference(model, n, range(draws), 2)
+    for j, c in enumerate(cuts):
+        ref = entropies(psi, c, (1, 2))
+        for o in (1.0, 2.0):
+            assert np.all(np.isfinite(got[o][:, j]))
+            assert np.allclose(got[o][:, j], ref[o], rtol=0, atol=1e-11)
+    assert np.all(got[1.0][:, 2] > 0)                        # not the S = 0 of all-zero states
+    states = E.sample_states(model, draws, seed=2, n_sites=n)
+    assert np.allclose(np.abs(np.sum(np.conj(states) * psi, 1)) / np.linalg.norm(psi, axis=1), 1, atol=1e-12)
+
+
+def test_gaussnet_log_domain_agrees_with_generic_path_and_unscaled_amplitudes():
+    """At sigma_w = 3 (no underflow) the scaled factorized path, the unscaled amplitudes and
+    model.apply agree; with an output bias too."""
+    n = 6
+    for sigma_out in (0.0, 0.7):
+        model = E.network_pair("gaussnet", 9, sigma_w=3.0, sigma_b=0.3, sigma_out=sigma_out)
+        params = E.draw_params(model, n, np.arange(4), key=KEY)
+        X = gp.product_inputs(n)
+        direct = np.asarray(E.amplitudes(model, params, X))
+        unscaled = np.asarray(E.amplitudes(model, params, n_sites=n))
+        scaled = np.asarray(E.amplitudes(model, params, n_sites=n, scaled=True))
+        assert np.allclose(unscaled, direct, rtol=1e-12, atol=1e-14 * np.abs(direct).max())
+        ratio = scaled / unscaled
+        assert np.allclose(ratio, ratio[:, :1], rtol=1e-10) and np.all(ratio[:, 0].real > 0)
+
+
+def test_all_zero_draws_are_refused_not_reported_as_zero_entropy():
+    model = E.network_pair("cosnet", 5, sigma_w=1.0, sigma_a=0.0)     # psi = 0 identically
+    with pytest.raises(InputError, match=r"3 of 3 draws of CosNet width 5, sigma_w 1 .*all zero"):
+        E.ensemble_entropies(model, n_sites=4, n_draws=3)
+
+
+def test_ensemble_entropies_refuses_other_models_in_one_line():
+    with pytest.raises(InputError, match="takes a qsntk.nets.RealImagPair .* got CosNet"):
+        E.ensemble_entropies(CosNet(width=3), n_sites=4, n_draws=2)

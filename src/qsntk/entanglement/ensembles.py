@@ -53,7 +53,7 @@ from qsntk.errors import InputError, check_choice, check_int_at_least, check_pos
 from qsntk.progress import no_progress
 
 __all__ = ["NETS", "network_pair", "draw_params", "amplitudes", "features", "amplitudes_from_features",
-           "unit_block", "sample_states",
+           "unit_block", "sample_states", "describe",
            "ensemble_entropies", "summarize", "EnsembleSpec", "chunk_size"]
 
 NETS = ("cosnet", "gaussnet", "relu")
@@ -243,7 +243,16 @@ def _cos_features(module, p, vals, n_sites, nb, h):
 def _gauss_features(module, p, vals, n_sites, nb, h):
     """Stage 1 of a Gauss-net part: per-site factors ``exp(w_j v - σ_w² v²/d)``, the left scale
     ``a e^{b - σ_b²}`` (0 on padded units) and the output bias, in unit blocks of ``nb``;
-    ``h = (σ_w, σ_a, σ_b, σ_out)``."""
+    ``h = (σ_w, σ_a, σ_b, σ_out)``.
+
+    **Log domain.** At large σ_w every amplitude is tiny (``~e^{-σ_w²}``: 1e-27 at σ_w = 10,
+    below the smallest double at σ_w = 30), so the factors are formed as logarithms and
+    rescaled: each site's factor is divided by its largest value over the local states, and
+    the scales by ``e^c`` with ``c = max_i [log|a_i e^{b_i - σ_b²}| + Σ_j max_v log f_ij(v)]``
+    (per draw), the log of the largest term ``|a_i ∏_j f_ij(x_j)|`` over units and
+    configurations. The rescaled terms are at most 1 (one equals 1), and ``c`` is returned
+    as ``"logc"`` (amplitudes = ``e^{logc}`` × the rescaled matrix + bias).
+    """
     d = n_sites
     ntk = module.parameterization == "ntk"
     w, a, b = p["w"], p["a"], p["b"]
@@ -254,8 +263,15 @@ def _gauss_features(module, p, vals, n_sites, nb, h):
     sw = h[0] ** 2 / d
     v = jnp.asarray(vals, jnp.float64)[:, None]
     wb = _blocks(w, nb)
-    f = jnp.exp(wb[..., :, None, :] * v - sw * v * v)
-    out = {"f": f, "scale": _blocks(a * jnp.exp(b - h[2] ** 2), nb)}
+    lf = wb[..., :, None, :] * v - sw * v * v                       # (n_blocks, B, d, q, nb)
+    top = jnp.max(lf, axis=-2, keepdims=True)
+    f = jnp.exp(lf - top)
+    ab = _blocks(a, nb)
+    lscale = (jnp.log(jnp.abs(ab)) + _blocks(b, nb) - h[2] ** 2
+              + jnp.sum(top[..., 0, :], axis=-2))                   # (n_blocks, B, nb); -inf: a = 0
+    c = jnp.max(jnp.max(lscale, axis=-1), axis=0)                   # (B,)
+    c = jnp.where(jnp.isfinite(c), c, 0.0)                          # all a = 0: psi part = 0 (+ bias)
+    out = {"f": f, "scale": jnp.sign(ab) * jnp.exp(lscale - c[:, None]), "logc": c}
     if module.sigma_out > 0:
         out["beta"] = p["beta"] * h[3] if ntk else p["beta"]
     return out
@@ -289,7 +305,9 @@ def _cos_matrix(f, n_sites):
 
 
 def _gauss_matrix(f, n_sites):
-    """Stage 2 of a Gauss-net part: ``(B, q^nL, q^nR)``, same blocking as :func:`_cos_matrix`."""
+    """Stage 2 of a Gauss-net part: ``(X, C)`` with amplitudes ``e^C X``, ``X`` ``(B, q^nL, q^nR)``
+    (``C`` ``(B,)``: ``max(logc, log|β|)``, see :func:`_gauss_features`), same blocking as
+    :func:`_cos_matrix`."""
     g = _groups(n_sites)
     tabs = [_product_table(f["f"][..., i:j, :, :]) for i, j in g]
 
@@ -303,9 +321,12 @@ def _gauss_matrix(f, n_sites):
     rows = tabs[0].shape[-2] * tabs[1].shape[-2]
     cols = tabs[2].shape[-2] * tabs[3].shape[-2]
     out = _scan_blocks(body, (*tabs, f["scale"]), (B, rows, cols), f["scale"].dtype)
+    C = f["logc"]
     if "beta" in f:
-        out = out + f["beta"][:, None, None]
-    return out
+        beta = f["beta"]
+        C = jnp.maximum(C, jnp.log(jnp.abs(beta)))
+        out = out * jnp.exp(f["logc"] - C)[:, None, None] + (beta * jnp.exp(-C))[:, None, None]
+    return out, C
 
 
 def _factorizable(model) -> bool:
@@ -348,17 +369,33 @@ def features(model, params, *, n_sites: int, local_values=(1.0, -1.0), nb: int |
     return out
 
 
-def amplitudes_from_features(model, feats, *, n_sites: int):
-    """Stage 2: amplitudes ``(B, q**n_sites)`` from :func:`features` (products only)."""
+def amplitudes_from_features(model, feats, *, n_sites: int, scaled: bool = False):
+    """Stage 2: amplitudes ``(B, q**n_sites)`` from :func:`features` (products only).
+
+    ``scaled=True``: each draw divided by a positive factor (Gauss-net parts are computed in
+    the log domain, :func:`_gauss_features`), so that amplitudes far below the smallest
+    double (Gauss-net at large σ_w) stay representable; the normalized states are the same.
+    """
     from qsntk.nets import CosNet
 
-    parts = [(_cos_matrix if isinstance(m, CosNet) else _gauss_matrix)(feats[k], n_sites)
-             for k, m in (("re", model.re), ("im", model.im))]
-    return (parts[0] + 1j * parts[1]).reshape(parts[0].shape[0], -1)
+    parts = []
+    for k, m in (("re", model.re), ("im", model.im)):
+        if isinstance(m, CosNet):
+            X = _cos_matrix(feats[k], n_sites)
+            parts.append((X, jnp.zeros(X.shape[:1], X.dtype)))
+        else:
+            parts.append(_gauss_matrix(feats[k], n_sites))
+    (Xr, Cr), (Xi, Ci) = parts
+    Cm = jnp.maximum(Cr, Ci)
+    psi = Xr * jnp.exp(Cr - Cm)[:, None, None] + 1j * (Xi * jnp.exp(Ci - Cm)[:, None, None])
+    if not scaled:
+        psi = psi * jnp.exp(Cm)[:, None, None]
+    return psi.reshape(psi.shape[0], -1)
 
 
 def amplitudes(model, params, X=None, *, n_sites: int | None = None,
-               local_values: Sequence[float] = (1.0, -1.0), factorized: bool | None = None):
+               local_values: Sequence[float] = (1.0, -1.0), factorized: bool | None = None,
+               scaled: bool = False):
     """Amplitudes of a batch of draws, ``(B, n_states)`` complex (unnormalized).
 
     Arguments:
@@ -368,6 +405,8 @@ def amplitudes(model, params, X=None, *, n_sites: int | None = None,
             ``n_sites`` and ``local_values`` for the full product basis.
         factorized: use the factorized CosNet/Gauss-net evaluation (default: when
             possible, i.e. product basis and CosNet/Gauss-net parts).
+        scaled: factorized path only: each draw divided by a positive factor that keeps
+            tiny Gauss-net amplitudes representable (:func:`amplitudes_from_features`).
 
     Returns:
         complex array ``(B, n_states)``.
@@ -387,14 +426,15 @@ def amplitudes(model, params, X=None, *, n_sites: int | None = None,
     def fn(params):
         if factorized:
             feats = features(model, params, n_sites=n_sites, local_values=vals)
-            return amplitudes_from_features(model, feats, n_sites=n_sites)
+            return amplitudes_from_features(model, feats, n_sites=n_sites, scaled=scaled)
         Xj = jnp.asarray(Xn, jnp.float64)
         return jax.vmap(lambda p: model.apply(p, Xj) + 0j)(params)
 
     if traced:
         return fn(params)
     xkey = None if Xn is None else (Xn.shape, hash(Xn.tobytes()))
-    return _cached_jit(("amplitudes", repr(model), n_sites, vals, bool(factorized), xkey), lambda: fn)(params)
+    return _cached_jit(("amplitudes", repr(model), n_sites, vals, bool(factorized), bool(scaled), xkey),
+                       lambda: fn)(params)
 
 
 def _template(model):
@@ -456,7 +496,7 @@ class EnsembleSpec:
     def amplitudes(self, out1):
         """Stage 2a: amplitudes ``(B, n_states)`` from :meth:`stage1`'s output."""
         if self.factorized:
-            return amplitudes_from_features(self.model, out1, n_sites=self.n_sites)
+            return amplitudes_from_features(self.model, out1, n_sites=self.n_sites, scaled=True)
         return amplitudes(self.model, out1, self.X, n_sites=self.n_sites,
                           local_values=self.local_values, factorized=False)
 
@@ -551,8 +591,29 @@ def sample_states(model, n_draws: int, *, seed: int = 0, n_sites: int | None = N
     n_draws = check_int_at_least("n_draws", n_draws, 1)
     d = n_sites if X is None else np.asarray(X).shape[1]
     params = draw_params(model, d, np.arange(first, first + n_draws), key=jax.random.PRNGKey(seed))
-    psi = np.asarray(amplitudes(model, params, X, n_sites=n_sites, local_values=local_values))
+    psi = np.asarray(amplitudes(model, params, X, n_sites=n_sites, local_values=local_values,
+                                scaled=X is None and _factorizable(model) and n_sites >= 2))
+    _check_draws(model, np.all(psi == 0, axis=1) | ~np.all(np.isfinite(psi), axis=1), first)
+    peak = np.max(np.maximum(np.abs(psi.real), np.abs(psi.imag)), axis=1, keepdims=True)
+    psi = psi.real / peak + 1j * (psi.imag / peak)
     return psi / np.linalg.norm(psi, axis=1, keepdims=True)
+
+
+def describe(model) -> str:
+    """The network of an ensemble in words, e.g. ``GaussNet width 50, sigma_w 30``."""
+    m = model.re
+    width = getattr(m, "width", None) or getattr(m, "widths", "?")
+    sw = getattr(m, "sigma_w", getattr(m, "W_std", None))
+    return f"{type(m).__name__} width {width}" + ("" if sw is None else f", sigma_w {float(sw):g}")
+
+
+def _check_draws(model, bad, first: int) -> None:
+    """Refuse draws whose amplitudes are all zero or not finite (their entropy is undefined)."""
+    bad = np.asarray(bad)
+    if np.any(bad):
+        raise InputError(f"{int(bad.sum())} of {bad.size} draws of {describe(model)} (first: draw "
+                         f"{first + int(np.flatnonzero(bad)[0])}) have amplitudes that are all zero or not "
+                         "finite (underflow/overflow at these hyperparameters): no entropy to report")
 
 
 def ensemble_entropies(model, *, n_sites: int | None = None, n_draws: int, seed: int = 0,
@@ -581,6 +642,11 @@ def ensemble_entropies(model, *, n_sites: int | None = None, n_draws: int, seed:
     """
     from qsntk.entanglement.sectors import system_cut
 
+    from qsntk.nets import RealImagPair
+
+    if not isinstance(model, RealImagPair):
+        raise InputError(f"ensemble_entropies takes a qsntk.nets.RealImagPair psi = psi1 + i psi2 of two "
+                         f"real networks (network_pair), got {type(model).__name__}")
     n_draws = check_int_at_least("n_draws", n_draws, 1)
     orders = tuple(check_order(n) for n in orders)
     X = None
@@ -614,6 +680,8 @@ def ensemble_entropies(model, *, n_sites: int | None = None, n_draws: int, seed:
             vals = np.asarray(spec.run(key, idx))
             out[:, start:stop] = vals[:, : stop - start]
             bar.advance(stop - start)
+    # a draw whose amplitudes are all 0 (or not finite) gives NaN spectra: refuse, never report S
+    _check_draws(model, np.any(np.isnan(out), axis=(0, 2)), first)
     return {n: out[i] for i, n in enumerate(orders)}
 
 
