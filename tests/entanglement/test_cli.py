@@ -85,7 +85,7 @@ def test_wall_time_is_that_of_the_work_done_over_sessions(capsys, tmp_path):
     assert all(s > 0 for s in secs.values()) and sum(secs.values()) <= fresh["wall_s"]
     assert _run(argv, capsys)[0] == 0                          # everything checkpointed
     again = json.loads((d / "metrics.json").read_text())
-    assert again["resumed"] is True and again["wall_s"] == fresh["wall_s"]
+    assert again == fresh                                      # a no-op rerun rewrites nothing
     (d / "checkpoints/N32_sw1.npz").unlink()
     assert _run(argv, capsys)[0] == 0
     redo = json.loads((d / "metrics.json").read_text())
@@ -125,3 +125,50 @@ def test_bound_page_and_state_commands(capsys, tmp_path):
 def test_reproduce_lists_fig1(capsys):
     code, out, _ = _run(["reproduce", "--list"], capsys)
     assert code == 0 and "luo2023-fig1" in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["bound", "--sigma-w", "1e300", "--mc", "0"], "sigma_w 1e+300 is too large"),
+    (["ensemble", "--draws", "1000000000"], "draws 1000000000 needs at least"),
+    (["ensemble", "--widths", "1000000000"], "width 1000000000 needs at least"),
+    (["ensemble", "--sigma-a", "0"], "sigma-a 0 makes every cosnet amplitude 0"),
+])
+def test_refused_runs_leave_no_directory(argv, needle, capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    code, out, err = _run(["entanglement", *argv, "--out", str(out_dir)], capsys)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+    assert not out_dir.exists()
+
+
+def test_state_file_friction(capsys, tmp_path):
+    good = tmp_path / "int.npy"
+    np.save(good, np.array([1, 0, 0, 1]))
+    code, out, err = _run(["entanglement", "state", str(good)], capsys)
+    assert code == 0 and abs(json.loads(out)["cuts"][0]["S1"] - math.log(2)) < 1e-15
+    huge = tmp_path / "huge.npy"
+    np.save(huge, np.array([1e300, 0, 0, 1e300]))
+    code, out, err = _run(["entanglement", "state", str(huge), "--orders", "1,2,inf"], capsys)
+    assert code == 0 and all(abs(v - math.log(2)) < 1e-15 for k, v in json.loads(out)["cuts"][0].items()
+                             if k != "A")
+    text = tmp_path / "t.npy"
+    text.write_text("hello")
+    for args, needle in [([str(text)], "is not a .npy array file"),
+                         ([str(good), "--sites", "1000000000"], "--sites 1000000000 with --local-dim 2 does not match"),
+                         ([str(good), "--sites", "1"], "--sites must be >= 2, got 1")]:
+        code, out, err = _run(["entanglement", "state", *args], capsys)
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_finished_ensemble_rerun_is_a_no_op_and_duplicates_dedupe(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    argv = ["entanglement", "ensemble", "--sites", "4", "--widths", "8,8", "--draws", "4", "--mc", "0",
+            "--out", str(out_dir)]
+    code, out, err = _run(argv, capsys)
+    assert code == 0
+    m = json.loads((out_dir / "metrics.json").read_text())
+    assert list(m["ensembles"]) == ["N8_sw10"]
+    assert "S1_half_increases_with_width" not in m["checks"]           # one width: no trend
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir() if p.is_file()}
+    code, out, err = _run([a if a != "8,8" else "8" for a in argv], capsys)
+    assert code == 0
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir() if p.is_file()} == before

@@ -85,7 +85,7 @@ def bound(net, sites, sigma_w, sigma_a, sigma_b, sigma_out, seed, mc, out, overw
     from qsntk.entanglement.drivers import entanglement_run
     from qsntk.progress import progress_bar
 
-    sws = parse_float_list("--sigma-w", sigma_w)
+    sws = sorted(set(parse_float_list("--sigma-w", sigma_w)))      # duplicates: one value
     report_run(entanglement_run(out, net=net, n_sites=sites, widths=[], sigma_w=sws[0], scan_sigma_ws=sws[1:],
                              sigma_a=sigma_a, sigma_b=sigma_b, sigma_out=sigma_out, draws=2, seed=seed,
                              mc_samples=mc, overwrite=overwrite, progress=progress_bar))
@@ -127,23 +127,34 @@ def state(psi_file, sites, local_dim, subsystem, orders):
     from qsntk.entanglement.entropy import entropies, prefix_cuts, product_cut
     from qsntk.errors import InputError, check_int_at_least
 
+    with open(psi_file, "rb") as fh:
+        magic = fh.read(6)
+    if magic[:2] == b"PK":
+        raise InputError(f"{psi_file!r} is an .npz archive; give one .npy array (dim,) or (batch, dim)")
+    if magic != b"\x93NUMPY":
+        raise InputError(f"{psi_file!r} is not a .npy array file (numpy.save); give one array (dim,) "
+                         "or (batch, dim)")
     try:
         psi = np.load(psi_file, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise InputError(f"cannot read {psi_file!r} as a .npy array: {exc}") from None
-    if not isinstance(psi, np.ndarray):
-        psi.close()
-        raise InputError(f"{psi_file!r} is an .npz archive; give one .npy array (dim,) or (batch, dim)")
+        msg = ("it holds Python objects, not numbers" if "pickled" in str(exc) else str(exc))
+        raise InputError(f"cannot read {psi_file!r} as a .npy array: {msg}") from None
+    if psi.dtype.kind in "iub":                      # [1, 0, 0, 1] saved as integers
+        psi = psi.astype(np.float64)
     if psi.ndim not in (1, 2) or psi.dtype.kind not in "fc" or psi.shape[-1] < 2 or psi.size == 0:
-        raise InputError(f"{psi_file!r} must hold a real or complex array (dim,) or (batch, dim)")
-    q = check_int_at_least("local-dim", local_dim, 2)
+        raise InputError(f"{psi_file!r} must hold a real, complex or integer array (dim,) or (batch, dim) "
+                         f"with dim >= 2, got {psi.dtype} {psi.shape}")
+    q = check_int_at_least("--local-dim", local_dim, 2)
     dim = psi.shape[-1]
     if sites is None:
         n = round(np.log(dim) / np.log(q))
         if q**n != dim:
             raise InputError(f"{dim} amplitudes are not local-dim**sites for local-dim {q}; give --sites")
         sites = n
-    sites = check_int_at_least("sites", sites, 1)
+    sites = check_int_at_least("--sites", sites, 2 if not subsystem else 1)
+    if sites * np.log2(q) > np.log2(dim) + 0.5 or q**sites != dim:   # no q**1e9 formed
+        raise InputError(f"--sites {sites} with --local-dim {q} does not match the {dim} amplitudes "
+                         f"of {psi_file!r} (local-dim**sites must be {dim})")
     try:
         orders_ = [float(o) for o in split_items("--orders", orders)]
     except ValueError:

@@ -165,11 +165,12 @@ class FlipInvariantGP:
         """
         D = 1 << check_int_at_least("n_sites", n_sites, 1)
         lams = []
-        for name, g in (("g1", g1), ("g2", g1 if g2 is None else g2)):
+        for name, g in (("K1 (the NNGP kernel of psi1, the real part)", g1),
+                        ("K2 (the NNGP kernel of psi2, the imaginary part)", g1 if g2 is None else g2)):
             g = np.asarray(g, dtype=np.float64).ravel()
             if g.shape != (D,):
-                raise InputError(f"{name} must have {D} entries, got {g.shape[0]}")
-            check_finite(name, g)
+                raise InputError(f"the first row of kernel {name} must have {D} entries, got {g.shape[0]}")
+            check_finite(f"kernel {name}", g)
             lam = walsh_hadamard(g)
             top = max(float(np.max(np.abs(lam))), 1e-300)
             if np.min(lam) < -1e-10 * top:
