@@ -411,6 +411,17 @@ class WorkClock:
             return None
         return float(kept) if isinstance(kept, (int, float)) and not isinstance(kept, bool) else None
 
+    def unchanged(self, *outputs: str) -> dict | None:
+        """The metrics of a finished run when this session recomputed nothing and every file
+        in ``outputs`` (names in the run directory) is there, so that the caller can return
+        them as they are and a no-op rerun leaves ``metrics.json``, arrays and figures
+        untouched; None otherwise (the caller writes its results)."""
+        if self.computed or not self.run.resumed:
+            return None
+        if not all((self.run.path / f).exists() for f in ("metrics.json", *outputs)):
+            return None
+        return self.run.load_metrics() or None
+
     def total(self) -> float:
         if not self.computed:
             kept = self.kept()

@@ -32,7 +32,7 @@ from qsntk.circuits.haar import haar_frame
 from qsntk.circuits.paulis import pauli_label
 from qsntk.errors import (InputError, check_choice, check_finite, check_int_at_least, check_memory,
                           check_positive)
-from qsntk.io import RunDir, WorkClock
+from qsntk.io import RunDir, WorkClock, read_checkpoint_meta
 from qsntk.progress import no_progress, skip
 
 __all__ = ["kernel_scan", "train", "supervised", "theory_summary", "MAX_QUBITS"]
@@ -61,16 +61,6 @@ def _circuit_bytes(n_qubits, L):
     ``(L + 1, D, D)`` and the real folded form ``2 x (L, 2D, 4D)`` (:mod:`qsntk.circuits.fast`)."""
     D = 2 ** n_qubits
     return float(L + 1) * 16.0 * D * D + 2.0 * L * 8.0 * (2 * D) * (4 * D)
-
-
-def _unchanged(run, computed, figure):
-    """The metrics of a finished run when this session recomputed nothing (and every output
-    is there), so that a no-op rerun leaves ``metrics.json``, arrays and figure as they were."""
-    if computed or not run.resumed:
-        return None
-    if not all((run.path / f).exists() for f in ("metrics.json", "arrays.npz", f"{figure}.png")):
-        return None
-    return run.load_metrics() or None
 
 
 def _observable(seed, n_qubits, terms):
@@ -167,13 +157,11 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
     psi0 = _basis0(D)
     clock = WorkClock(run)
     results = {}
-    computed = False
     with progress(len(layers) * instances, f"QNTK, {n_qubits} qubits") as bar:
         for L in layers:
             like = (np.zeros((instances, samples)),) * 3
             got = run.load_checkpoint(f"L{L}", like)
             if got is None:
-                computed = True
                 started = time.perf_counter()
                 K, mu, eps = (np.zeros((instances, samples)) for _ in range(3))
                 chunk = _chunk(L, D, samples)
@@ -193,7 +181,7 @@ def kernel_scan(out, *, n_qubits: int = 4, layers=(1, 2, 4, 8, 16, 32, 40), inst
                 clock.piece_loaded(meta)
                 skip(bar, instances)
             results[L] = (np.asarray(K), np.asarray(mu), np.asarray(eps))
-    old = _unchanged(run, computed, "qntk_kernel")
+    old = clock.unchanged("arrays.npz", "qntk_kernel.png")
     if old is not None:
         return {"out": str(run.path), "figures": [str(run.path / "qntk_kernel.png")],
                 "metrics": _headline(old, "kernel")}
@@ -326,7 +314,6 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
         th, eps_h, K_h, meta = got
         spent = clock.piece_loaded(meta)
     done = max(eps_h.shape[1] - 1, 0)
-    computed = done < steps
     with progress(steps, "gradient descent") as bar:
         skip(bar, done)
         while done < steps:
@@ -341,7 +328,7 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
             spent += clock.piece_done(started)
             run.save_checkpoint("train", (th, eps_h, K_h), step=done, wall_s=spent)
             bar.advance(n)
-    old = _unchanged(run, computed, "qntk_train")
+    old = clock.unchanged("arrays.npz", "qntk_train.png")
     if old is not None:
         return {"out": str(run.path), "figures": [str(run.path / "qntk_train.png")],
                 "metrics": _headline(old, "train")}
@@ -358,8 +345,6 @@ def train(out, *, n_qubits: int = 2, n_layers: int = 64, inits: int = 50, steps:
 
 def _load_train(run, inits, L):
     """``(theta, eps, K, meta)`` of the training checkpoint; None if absent or mismatched."""
-    import json
-
     f = run.checkpoint_path("train")
     if not f.exists():
         return None
@@ -368,13 +353,9 @@ def _load_train(run, inits, L):
         if len(keys) != 3:
             return None
         th, eps, K = (data[k] for k in keys)
-        try:
-            meta = json.loads(bytes(data["__meta__"]).decode())
-        except (KeyError, ValueError):
-            meta = {}
     if th.shape != (inits, L) or eps.shape[0] != inits or eps.shape != K.shape:
         return None
-    return th, eps, K, meta
+    return th, eps, K, read_checkpoint_meta(f) or {}
 
 
 DIVERGE_GROWTH = 1.1
@@ -453,13 +434,11 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
     tr, obs_meta = _obs_info(obs, O)
     clock = WorkClock(run)
     eig, mean_k = {}, {}
-    computed = False
     kfun = jax.jit(kernel.kernel_matrix)
     with progress(len(sizes) * instances, "supervised QNTK") as bar:
         for A in sizes:
             got = run.load_checkpoint(f"A{A}", (np.zeros((instances, A)), np.zeros((A, A))))
             if got is None:
-                computed = True
                 started = time.perf_counter()
                 ev, acc = np.zeros((instances, A)), np.zeros((A, A))
                 for i in range(instances):
@@ -477,7 +456,7 @@ def supervised(out, *, n_qubits: int = 4, n_layers: int = 64, sizes=(2, 3, 4, 5,
                 clock.piece_loaded(meta)
                 skip(bar, instances)
             eig[A], mean_k[A] = np.asarray(ev), np.asarray(acc)
-    old = _unchanged(run, computed, "qntk_supervised")
+    old = clock.unchanged("arrays.npz", "qntk_supervised.png")
     if old is not None:
         return {"out": str(run.path), "figures": [str(run.path / "qntk_supervised.png")],
                 "metrics": _headline(old, "supervised")}

@@ -219,13 +219,10 @@ def entanglement_run(out, *, net: str = "cosnet", n_sites: int = 12, widths=(400
         grid_bound = np.stack([gpmod.replica_bound(_gp_for(net, s, hyper, n_sites), cuts).bound
                                for s in grid])
 
-    if run.resumed and not clock.computed:
-        # everything came from checkpoints: a finished run is left byte-identical
-        done = {n: run.path / n for n in ("metrics.json", "arrays.npz", "entanglement.png")}
-        old = run.load_metrics() if all(f.exists() for f in done.values()) else {}
-        if old:
-            return {"out": str(run.path), "figures": [str(done["entanglement.png"])],
-                    "metrics": _headline(old)}
+    old = clock.unchanged("arrays.npz", "entanglement.png")   # all from checkpoints: leave it
+    if old is not None:
+        return {"out": str(run.path), "figures": [str(run.path / "entanglement.png")],
+                "metrics": _headline(old)}
     metrics = _metrics(results, bounds, mcs, sizes, n_sites, net, widths, sigma_w, scan, scan_width,
                        draws, mc_samples)
     metrics.update(wall_s=clock.total(), resumed=run.resumed, hyper=hyper)

@@ -641,6 +641,12 @@ def _finite_mean(x):
 MIN_BLOCKS = 4
 
 
+def _finite(x) -> np.ndarray:
+    """The finite entries of a series, as float64."""
+    x = np.asarray(x, dtype=float)
+    return x[np.isfinite(x)]
+
+
 def blocking_error(x) -> float:
     r"""Error of the mean of a correlated series by blocking (Flyvbjerg & Petersen 1989).
 
@@ -659,8 +665,7 @@ def blocking_error(x) -> float:
     Returns:
         the error of the mean (NaN for fewer than 2 finite values).
     """
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
+    x = _finite(x)
     n = len(x)
     if n < 2:
         return float("nan")
@@ -687,8 +692,7 @@ def ar1_error(x) -> float:
     Returns:
         the error of the mean (NaN for fewer than 2 finite values).
     """
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
+    x = _finite(x)
     n = len(x)
     if n < 2:
         return float("nan")
