@@ -10,8 +10,8 @@ import pytest
 from qsntk.cli import main
 from qsntk.errors import InputError
 from qsntk.vmc import VMCConfig, run_vmc
-from qsntk.vmc.driver import (RhatWarning, VMCDivergedError, build, check_rhat, step_record,
-                              validate)
+from qsntk.vmc.driver import RhatWarning, VMCDivergedError, build, check_rhat, step_record
+from qsntk.vmc.run_config import validate
 
 TINY = dict(system="tfim", lx=3, ly=2, couplings={"J": 1.0}, model={"name": "rbm", "alpha": 1.0},
             n_chains=8, n_samples=256, lr=0.05, steps=24, lens_every=8, checkpoint_every=8, seed=1)
@@ -286,52 +286,9 @@ def test_cli_run(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ new-user audit
-def _ar1(phi, n, rng, burn=200):
-    e = rng.standard_normal(n + burn)
-    x = np.empty_like(e)
-    x[0] = e[0] / np.sqrt(1 - phi**2)
-    for i in range(1, len(e)):
-        x[i] = phi * x[i - 1] + e[i]
-    return x[burn:]
-
-
-def _ar1_error_of_mean(phi, n):
-    """Exact standard deviation of the mean of n steps of a stationary AR(1), unit innovations."""
-    k = np.arange(1, n)
-    return np.sqrt(1 / (1 - phi**2) / n * (1 + 2 * np.sum((1 - k / n) * phi**k)))
-
-
-def test_tail_error_is_honest_on_correlated_series():
-    """On AR(1) series with known variance of the mean the estimate is not far below the truth
-    (the naive std/sqrt(n) is, by sqrt((1+phi)/(1-phi)) = 3 at phi = 0.8); it is never below the
-    per-step Monte-Carlo errors combined, sqrt(sum sigma_i^2)/n."""
-    from qsntk.vmc.driver import tail_mean_error
-
-    rng = np.random.default_rng(0)
-    for phi, n, floor in [(0.0, 100, 0.85), (0.8, 100, 0.8), (0.8, 1000, 0.9), (0.9, 1000, 0.9)]:
-        truth = _ar1_error_of_mean(phi, n)
-        est, naive = [], []
-        for _ in range(100):
-            x = _ar1(phi, n, rng)
-            est.append(tail_mean_error(x, np.zeros(n))["error"])
-            naive.append(np.std(x, ddof=1) / np.sqrt(n))
-        assert np.median(est) > floor * truth, (phi, n, np.median(est) / truth)
-        assert np.median(est) < 1.5 * truth
-        if phi:
-            assert np.median(naive) < 0.6 * truth          # what the old key reported
-    # the floor: six steps whose energies happen to agree still carry their MC errors
-    e = np.array([-10.2536, -10.2535, -10.2537, -10.2536, -10.2535, -10.2536])
-    s = np.full(6, 0.004)
-    r = tail_mean_error(e, s)
-    assert r["mc"] == pytest.approx(np.sqrt(6 * 0.004**2) / 6)
-    assert r["error"] == r["mc"] > r["scatter"]
-    assert r["error"] >= np.std(e, ddof=1) / np.sqrt(6)
-    assert np.isnan(tail_mean_error([1.0], [np.nan])["error"])
-
-
 def test_tail_error_in_the_metrics(tiny_run):
     out, res, m = tiny_run
-    from qsntk.vmc.driver import tail_mean_error
+    from qsntk.vmc.errorbars import tail_mean_error
 
     h = m["history"]
     n = len(h["energy"]) // 10
@@ -344,7 +301,7 @@ def test_tail_error_in_the_metrics(tiny_run):
 def test_absurd_sizes_are_refused_before_any_work():
     import time
 
-    from qsntk.vmc.driver import MAX_SITES
+    from qsntk.vmc.run_config import MAX_SITES
 
     base = dict(system="tfim", lx=4, couplings={"J": 1.0})
     for kw, msg in [(dict(lx=1000, ly=1000), f"limited to {MAX_SITES} sites, got 1000000"),

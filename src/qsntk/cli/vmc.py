@@ -101,7 +101,7 @@ def vmc(system, lx, ly, pbc, J, J1, J2, t, U, n_up, n_down, sz0, model, alpha, l
     """
     from qsntk.errors import InputError
     from qsntk.progress import progress_bar
-    from qsntk.vmc.driver import VMCConfig, run_vmc, validate
+    from qsntk.vmc import VMCConfig, run_vmc, validate
 
     given = {k for k, v in dict(alpha=alpha, layers=layers, features=features,
                                 diag_shift=diag_shift, diag_shift_end=diag_shift_end,

@@ -21,33 +21,23 @@ is checkpointed, so a resumed run repeats the uninterrupted one bit for bit.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from typing import Any
 
 import numpy as np
 
-from qsntk.errors import (InputError, check_choice, check_finite, check_int_at_least, check_memory,
-                          check_positive)
+from qsntk.errors import InputError
 from qsntk.io import RunDir, WorkClock, to_jsonable
 from qsntk.progress import no_progress, skip
 from qsntk.vmc import lens as _lens
+from qsntk.vmc.errorbars import finite_mean, tail_mean_error
 from qsntk.vmc.models import ModelSpec, make_model, n_parameters
-from qsntk.vmc.samplers import make_sampler, resolve_sampler
+from qsntk.vmc.run_config import VMCConfig, system_of, validate
+from qsntk.vmc.samplers import make_sampler
 
-__all__ = ["OPTIMIZERS", "blocking_error", "ar1_error", "tail_mean_error", "STEP_KEYS", "VMCConfig", "RhatWarning", "VMCDivergedError", "build", "run_vmc", "validate",
-           "exact_energy", "full_sum_energy", "RHAT_WARN", "step_record", "check_rhat",
-           "vmc_operator", "MAX_SITES", "memory_lower_bound"]
-
-#: name -> description
-OPTIMIZERS: dict[str, str] = {
-    "sgd": "plain stochastic gradient descent (nk.driver.VMC + optax.sgd)",
-    "adam": "Adam (nk.driver.VMC + optax.adam)",
-    "sr": "stochastic reconfiguration with diagonal shift (nk.driver.VMC_SR); "
-          "kernel form (minSR) when parameters outnumber samples",
-    "minsr": "stochastic reconfiguration, always in kernel form (VMC_SR use_ntk=True)",
-}
+__all__ = ["STEP_KEYS", "RhatWarning", "VMCDivergedError", "build", "run_vmc", "exact_energy",
+           "full_sum_energy", "RHAT_WARN", "step_record", "check_rhat", "vmc_operator"]
 
 #: per-step keys of ``metrics["history"]``.
 STEP_KEYS = ("energy", "energy_imag", "energy_error", "variance", "r_hat", "tau_corr",
@@ -76,186 +66,6 @@ def _diverged(step: int, what: str) -> VMCDivergedError:
     return VMCDivergedError(f"step {step}: {what} is not finite (the optimization diverged); "
                             "lower lr, raise diag_shift or change the model, and rerun with "
                             "--overwrite")
-
-
-@dataclasses.dataclass(frozen=True)
-class VMCConfig:
-    """Everything that determines a VMC run (JSON-able; the run directory's ``config.json``).
-
-    Attributes:
-        system, lx, ly, pbc, couplings, n_up, n_down, sz0: the system, as
-            :func:`qsntk.physics.make_system`.
-        model: a :class:`~qsntk.vmc.models.ModelSpec` as dict (name, alpha, layers,
-            features, complex).
-        sampler: a key of :data:`~qsntk.vmc.samplers.SAMPLERS`.
-        n_chains: Markov chains; n_samples: samples per step; n_discard: discarded
-            sweeps per chain (None: NetKet's default).
-        optimizer: a key of :data:`OPTIMIZERS`; lr: learning rate η at the start;
-            lr_end: η at the last step (geometric interpolation; None: constant);
-            diag_shift: ε of SR at the start; diag_shift_end: ε at the last step
-            (geometric interpolation; None: constant).
-        steps: optimization steps; lens_every: steps between lens evaluations
-            (0: never); checkpoint_every: steps between checkpoints.
-        seed: the run's seed (parameters ``seed``, sampler ``seed + 1``).
-        reference_energy_per_site: a published ground-state energy per site
-            (e.g. quantum Monte Carlo) to measure the error against where
-            Lanczos cannot run (None: none).
-    """
-
-    system: str
-    lx: int
-    ly: int = 1
-    pbc: bool = True
-    couplings: dict = dataclasses.field(default_factory=dict)
-    n_up: int | None = None
-    n_down: int | None = None
-    sz0: bool = False
-    model: dict = dataclasses.field(default_factory=lambda: ModelSpec().to_dict())
-    sampler: str = "auto"
-    n_chains: int = 16
-    n_samples: int = 1024
-    n_discard: int | None = None
-    optimizer: str = "sr"
-    lr: float = 0.01
-    lr_end: float | None = None
-    diag_shift: float = 0.01
-    diag_shift_end: float | None = None
-    steps: int = 300
-    lens_every: int = 10
-    checkpoint_every: int = 50
-    seed: int = 0
-    reference_energy_per_site: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _system_of(cfg: VMCConfig):
-    from qsntk.physics import make_system
-
-    # Monte Carlo runs at any size; exact references only where the basis fits
-    return make_system(cfg.system, lx=cfg.lx, ly=cfg.ly, pbc=cfg.pbc, n_up=cfg.n_up,
-                       n_down=cfg.n_down, sz0=cfg.sz0, exact=False, **dict(cfg.couplings))
-
-
-def validate(cfg: VMCConfig) -> VMCConfig:
-    """Check every field (before anything is written) and resolve ``auto`` choices.
-
-    Returns:
-        the config with the model's ``complex`` and the sampler resolved.
-
-    Raises:
-        InputError: naming the first bad value.
-    """
-    system = _system_of(cfg)
-    if system.n_sites > MAX_SITES:
-        raise InputError(f"VMC is limited to {MAX_SITES} sites, got {system.n_sites} "
-                         f"({cfg.lx}x{cfg.ly}): NetKet builds the operator term by term "
-                         "(17 s at 64x64) and one step then takes minutes")
-    spec = ModelSpec(**cfg.model) if isinstance(cfg.model, dict) else cfg.model
-    _, spec = make_model(spec, system)
-    sampler = resolve_sampler(cfg.sampler, system, spec.name)
-    check_int_at_least("chains", cfg.n_chains, 1)
-    check_int_at_least("samples", cfg.n_samples, 1)
-    if cfg.n_discard is not None:
-        check_int_at_least("discard", cfg.n_discard, 0)
-    check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
-    check_positive("lr", cfg.lr)
-    if cfg.lr_end is not None:
-        check_positive("lr_end", cfg.lr_end)
-    check_positive("diag_shift", cfg.diag_shift, strict=False)
-    if cfg.diag_shift_end is not None:
-        check_positive("diag_shift_end", cfg.diag_shift_end)
-        if cfg.diag_shift <= 0:
-            raise InputError("diag_shift_end needs a positive diag_shift to interpolate from")
-    if cfg.optimizer in ("sr", "minsr") and cfg.diag_shift <= 0:
-        raise InputError(f"diag_shift must be > 0 for optimizer {cfg.optimizer!r}, got {cfg.diag_shift!r}")
-    check_int_at_least("steps", cfg.steps, 1)
-    check_int_at_least("lens_every", cfg.lens_every, 0)
-    check_int_at_least("checkpoint_every", cfg.checkpoint_every, 1)
-    check_int_at_least("seed", cfg.seed, 0)
-    ref = cfg.reference_energy_per_site
-    if ref is not None:
-        try:
-            ref = float(ref)
-        except (TypeError, ValueError):
-            raise InputError(f"reference_energy_per_site must be a number, got {ref!r}") from None
-        check_finite("reference_energy_per_site", ref)
-        if ref == 0:
-            raise InputError("reference_energy_per_site must be nonzero (it divides the error)")
-    if sampler not in ("direct", "exact") and cfg.n_samples < cfg.n_chains:
-        raise InputError(f"samples ({cfg.n_samples}) must be at least chains ({cfg.n_chains})")
-    check_memory(f"VMC with {cfg.n_samples} samples, {cfg.n_chains} chains and model "
-                 f"{_model_words(spec)} on {system.n_sites} sites",
-                 memory_lower_bound(system, spec, n_samples=cfg.n_samples,
-                                    n_chains=cfg.n_chains, optimizer=cfg.optimizer,
-                                    lens_every=cfg.lens_every))
-    return dataclasses.replace(cfg, model=spec.to_dict(), sampler=sampler, lr=float(cfg.lr),
-                               diag_shift=float(cfg.diag_shift), reference_energy_per_site=ref,
-                               couplings={k: float(v) for k, v in dict(cfg.couplings).items()})
-
-
-#: the largest lattice (sites) VMC accepts. Measured on the 2-core machine, NetKet's
-#: ``LocalOperator`` built term by term takes 0.3–2.6 s at 20x20 (tfim, heisenberg, j1j2),
-#: 3–4 s at 32x32, 9 s (heisenberg) at 50x50 and 17 s at 64x64, growing faster than
-#: linearly (1000x1000 did not finish); a 10x10 step with 1024 samples already takes
-#: ~35 s. 64x64 is far beyond what a run can converge, but still builds in seconds.
-MAX_SITES = 4096
-
-
-def _model_words(spec: ModelSpec) -> str:
-    uses = {"rbm": ("alpha",), "ffnn": ("alpha",), "rbmsymm": ("alpha",),
-            "backflow": ("alpha",), "gcnn": ("layers", "features"), "ar": ("layers", "features")}
-    return spec.name + "".join(f" {k}={getattr(spec, k)!r}" for k in uses.get(spec.name, ()))
-
-
-def memory_lower_bound(system, spec: ModelSpec, *, n_samples: int, n_chains: int,
-                       optimizer: str = "sr", lens_every: int = 0) -> float:
-    """A lower bound on the bytes a VMC step holds at once, from the sizes alone.
-
-    Counted: the parameters (8 bytes per real one; complex ones count twice), the
-    samples and chain states (``(n_samples + n_chains) x n_cols`` int8), the activations
-    of log ψ on the samples (``n_samples x`` hidden width, for the models with one) and,
-    where SR or the lens builds it, the Jacobian of log ψ (``n_samples x`` parameters).
-    The parameter counts are those of the model's shape, without biases:
-
-    * rbm, ffnn: α·N hidden units × N inputs; rbmsymm: the same after symmetrization
-      (NetKet expands the symmetric kernel to α·N × N);
-    * gcnn: ``features² × |G|`` per layer (|G| = the lattice's space group);
-    * ar: ``N² × features`` per layer (masked dense layers);
-    * slater: 2N × N_f orbitals; backflow: α·2N hidden × 2N × (1 + N_f).
-
-    Arguments:
-        system: the :class:`~qsntk.physics.System`; spec: a validated :class:`ModelSpec`.
-        n_samples, n_chains: samples per step, Markov chains.
-        optimizer: a key of :data:`OPTIMIZERS`; lens_every: 0 when the lens is off.
-
-    Returns:
-        bytes (float: the products may exceed any integer type).
-    """
-    n, cols = float(system.n_sites), float(system.n_cols)
-    a = float(spec.alpha)
-    hidden = a * cols
-    if spec.name in ("rbm", "ffnn", "rbmsymm"):
-        n_par = hidden * cols
-    elif spec.name == "gcnn":
-        group = float(len(system.graph.space_group()))
-        n_par = spec.layers * float(spec.features) ** 2 * group
-        hidden = spec.features * group
-    elif spec.name == "ar":
-        n_par = spec.layers * n * n * float(spec.features)
-        hidden = spec.features * n
-    elif spec.name == "slater":
-        n_par = cols * float(system.n_up + system.n_down)
-        hidden = 0.0
-    else:                                                # backflow
-        n_par = hidden * cols * (1.0 + float(system.n_up + system.n_down))
-    real_bytes = 16.0 if spec.complex else 8.0
-    total = n_par * real_bytes + (float(n_samples) + float(n_chains)) * cols
-    total += float(n_samples) * hidden * real_bytes
-    if optimizer in ("sr", "minsr") or lens_every:
-        total += float(n_samples) * n_par * real_bytes
-    return total
 
 
 def _geometric(a: float, b: float | None, steps: int):
@@ -287,7 +97,7 @@ def build(cfg: VMCConfig):
     import netket as nk
     import optax
 
-    system = _system_of(cfg)
+    system = system_of(cfg)
     module, spec = make_model(ModelSpec(**cfg.model), system)
     sampler, sname = make_sampler(cfg.sampler, system, model_name=spec.name, n_chains=cfg.n_chains)
     kw = {}
@@ -516,16 +326,16 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     the metrics it reports changed (a reference energy added).
 
     ``metrics["energy_last10pct_error"]`` is the error bar of the mean of the last 10 %
-    of the steps' energies by :func:`tail_mean_error`: the larger of the per-step
+    of the steps' energies by :func:`~qsntk.vmc.errorbars.tail_mean_error`: the larger of the per-step
     Monte-Carlo errors combined and a correlation-aware scatter estimate (both also
     recorded, ``…_mc`` and ``…_scatter``).
 
-    The config is validated (:func:`validate`: sizes, memory) and the state and driver
+    The config is validated (:func:`~qsntk.vmc.run_config.validate`: sizes, memory) and the state and driver
     are built (:func:`build`) before ``out`` is created, so a refused run writes nothing.
 
     Arguments:
         out: run directory.
-        cfg: a :class:`VMCConfig`.
+        cfg: a :class:`~qsntk.vmc.run_config.VMCConfig`.
         overwrite: replace a run with another config in ``out``.
         progress: progress-bar factory (:mod:`qsntk.progress`).
         exact: compute the exact ground-state energy (Lanczos) for the relative error.
@@ -631,121 +441,12 @@ def run_vmc(out, cfg: VMCConfig, *, overwrite: bool = False, progress=no_progres
     return {"out": str(run.path), "figures": figs, "metrics": _headline(metrics)}
 
 
-def _finite_mean(x):
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    return float(x.mean()) if len(x) else float("nan")
-
-
-#: the blocking estimate uses block lengths that leave at least this many blocks.
-MIN_BLOCKS = 4
-
-
-def _finite(x) -> np.ndarray:
-    """The finite entries of a series, as float64."""
-    x = np.asarray(x, dtype=float)
-    return x[np.isfinite(x)]
-
-
-def blocking_error(x) -> float:
-    r"""Error of the mean of a correlated series by blocking (Flyvbjerg & Petersen 1989).
-
-    The series of length n is cut into :math:`n_b = \lfloor n/b\rfloor` blocks of
-    b = 1, 2, 4, … consecutive values (as long as at least :data:`MIN_BLOCKS` blocks
-    remain); for each b the standard error of the block means,
-    :math:`\mathrm{std}(\bar x_{block}, \mathrm{ddof}=1)/\sqrt{n_b}`, is computed, and
-    the largest is returned. For independent values every b gives the naive
-    :math:`\sigma/\sqrt n`; positive correlation between neighbours makes the small-b
-    values too small and the estimate rises with b until the blocks are longer than the
-    correlation time — the maximum over b is the (conservative) plateau.
-
-    Arguments:
-        x: the series, shape (n,) (non-finite entries dropped).
-
-    Returns:
-        the error of the mean (NaN for fewer than 2 finite values).
-    """
-    x = _finite(x)
-    n = len(x)
-    if n < 2:
-        return float("nan")
-    best, b = 0.0, 1
-    while b == 1 or n // b >= MIN_BLOCKS:
-        nb = n // b
-        means = x[n - nb * b:].reshape(nb, b).mean(axis=1)     # keep the latest values
-        best = max(best, float(np.std(means, ddof=1) / np.sqrt(nb)))
-        b *= 2
-    return best
-
-
-def ar1_error(x) -> float:
-    r"""Error of the mean of a series modelled as AR(1): :math:`\frac{s}{\sqrt n}\sqrt{(1+\rho)/(1-\rho)}`.
-
-    :math:`s` is the sample standard deviation and :math:`\rho` the lag-1
-    autocorrelation of the series, clipped to [0, 0.99] (the inflation factor of an
-    AR(1) process with correlation :math:`\rho` between neighbours). Short series see
-    correlations that blocking cannot (it needs blocks longer than the correlation time).
-
-    Arguments:
-        x: the series, shape (n,) (non-finite entries dropped).
-
-    Returns:
-        the error of the mean (NaN for fewer than 2 finite values).
-    """
-    x = _finite(x)
-    n = len(x)
-    if n < 2:
-        return float("nan")
-    d = x - x.mean()
-    ss = float(np.sum(d * d))
-    rho = float(np.sum(d[1:] * d[:-1]) / ss) if ss > 0 else 0.0
-    rho = min(max(rho, 0.0), 0.99)
-    return float(np.std(x, ddof=1) / np.sqrt(n) * np.sqrt((1 + rho) / (1 - rho)))
-
-
-def tail_mean_error(energies, errors) -> dict:
-    r"""Error bar of the mean of the last steps' Monte-Carlo energies.
-
-    The tail mean :math:`\bar E = \frac1n\sum_i E_i` of n steps has two sources of
-    error: each :math:`E_i` is a Monte-Carlo estimate with its own error of the mean
-    :math:`\sigma_i` (NetKet's, autocorrelation-corrected within the step), and the
-    steps are correlated with each other and may still drift (the parameters change
-    little from one step to the next). Reported is the larger of
-
-    * ``mc``: the per-step errors combined as independent,
-      :math:`\sqrt{\sum_i\sigma_i^2}/n` — what the sampling alone leaves; a floor
-      that a scatter estimate from a handful of steps may not undercut;
-    * ``scatter``: the tail's own scatter, corrected for the correlation between
-      steps: the larger of :func:`blocking_error` (Flyvbjerg–Petersen blocking) and
-      :func:`ar1_error` (AR(1) inflation), which also sees a drift within the tail.
-
-    A correlation time much longer than the tail cannot be measured from it (no
-    estimate can); then ``mc`` is the floor. The naive ``std(E)/sqrt(n)`` treats the
-    steps as independent and is too small (it put a 60-step TFIM run 2.3σ below the
-    variational bound).
-
-    Arguments:
-        energies, errors: the tail's per-step energies and their errors, shape (n,).
-
-    Returns:
-        ``{"error", "mc", "scatter"}`` (floats; NaN where undefined).
-    """
-    e = np.asarray(energies, dtype=float)
-    s = np.asarray(errors, dtype=float)
-    s = s[np.isfinite(s)]
-    mc = float(np.sqrt(np.sum(s**2)) / len(s)) if len(s) else float("nan")
-    e = e[np.isfinite(e)]
-    sc = max(blocking_error(e), ar1_error(e)) if len(e) > 1 else float("nan")
-    both = [v for v in (mc, sc) if np.isfinite(v)]
-    return {"error": max(both) if both else float("nan"), "mc": mc, "scatter": sc}
-
-
 def _metrics(cfg, system, info, history, lens_hist, done, E0, final) -> dict:
     h = {k: np.asarray(v)[:done] for k, v in history.items()}
     n_last = max(1, done // 10)
     tail = h["energy"][-n_last:] if done else np.array([])
     tail_err = h["energy_error"][-n_last:] if done else np.array([])
-    e_tail = _finite_mean(tail)
+    e_tail = finite_mean(tail)
     err = tail_mean_error(tail, tail_err)
     m: dict[str, Any] = {
         "system": system.describe(), "model": cfg.model, "sampler": info["sampler"],
@@ -784,4 +485,3 @@ def _headline(m: dict) -> dict:
             "final_energy_full_sum", "rel_error_full_sum", "final_fidelity", "rhat_warnings",
             "n_parameters", "sr_form", "sampler", "wall_s")
     return {k: m[k] for k in keys if k in m}
-
