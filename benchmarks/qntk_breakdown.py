@@ -8,8 +8,11 @@ one process (medians over rounds, interleaved), it times:
   and the adjoint propagation without the 40 gradient inner products; and whole;
 * the bare chain of the 80 real ``(2D, 2D) @ (2D, B)`` float64 products the two sweeps contain;
 * the cos/sin columns with ``jnp.sin``/``jnp.cos`` and with qsntk's polynomial ``sincos``;
-* ``qntk_batch`` (angle columns, kernel, results) split over all XLA CPU devices, on one
-  device, and as it chooses (``kernel.SPLIT_MIN_SAMPLES``).
+* ``qntk_batch`` through its pure-JAX path (``native=False``: angle columns, kernel, results)
+  split over all XLA CPU devices, on one device, and as it chooses
+  (``kernel.SPLIT_MIN_SAMPLES``);
+* ``qntk_batch`` as a user calls it (its default: the fused native CPU kernel of
+  :mod:`qsntk.circuits.native` where it is built, else the pure-JAX path).
 
 Usage::
 
@@ -58,14 +61,14 @@ def _sweep(part: str):
 
 
 def _with_split(kernel, split: bool, tl, O, thetas, psi0):
-    """``qntk_batch`` with the sample split forced on (any batch size) or off."""
+    """``qntk_batch``'s pure-JAX path with the sample split forced on (any batch size) or off."""
     mesh, least = kernel._sample_mesh, kernel.SPLIT_MIN_SAMPLES
     if split:
         kernel.SPLIT_MIN_SAMPLES = 2
     else:
         kernel._sample_mesh = lambda n: None
     try:
-        return kernel.qntk_batch(tl, O, thetas, psi0, with_mu=False).K
+        return kernel.qntk_batch(tl, O, thetas, psi0, with_mu=False, native=False).K
     finally:
         kernel._sample_mesh, kernel.SPLIT_MIN_SAMPLES = mesh, least
 
@@ -115,12 +118,20 @@ def main(argv=None) -> None:
         f"80 bare ({n2}, {n2}) @ ({n2}, B) products": (jax.jit(chain), (GT, p)),
         "cos/sin columns, jnp.sin/jnp.cos": (jax.jit(lambda t: (jnp.sin(t), jnp.cos(t))), (th,)),
         "cos/sin columns, polynomial sincos": (jax.jit(sincos), (th,)),
-        "qntk_batch K (split over all devices)": (
+        "qntk_batch K, pure JAX (split over all devices)": (
             lambda: _with_split(kernel, True, tl, O, thetas, psi0), ()),
-        "qntk_batch K (one device)": (lambda: _with_split(kernel, False, tl, O, thetas, psi0), ()),
-        "qntk_batch K (as it chooses)": (
-            lambda: kernel.qntk_batch(tl, O, thetas, psi0, with_mu=False).K, ()),
+        "qntk_batch K, pure JAX (one device)": (
+            lambda: _with_split(kernel, False, tl, O, thetas, psi0), ()),
+        "qntk_batch K, pure JAX (as it chooses)": (
+            lambda: kernel.qntk_batch(tl, O, thetas, psi0, with_mu=False, native=False).K, ()),
     }
+    from qsntk.circuits import native as nat
+
+    if nat.available():
+        one["qntk_batch K, default (native kernel)"] = (
+            lambda: kernel.qntk_batch(tl, O, thetas, psi0, with_mu=False).K, ())
+    else:
+        print(f"native kernel not available ({nat.why_not()}); its row is left out")
     times = {k: [] for k in one}
     for f, a in one.values():
         jax.block_until_ready(f(*a))
@@ -131,14 +142,15 @@ def main(argv=None) -> None:
             times[k].append(time.perf_counter() - t0)
     print(f"QNTK kernel breakdown: 4 qubits, L = {L}, B = {B}, {len(jax.devices())} XLA CPU devices "
           f"(medians of {args.rounds} interleaved rounds)")
-    print(f"{'part':44s} {'per sample':>11s} {'min':>9s}")
+    print(f"{'part':48s} {'per sample':>11s} {'min':>9s}")
     rows = []
     for k, v in times.items():
         med, lo = float(np.median(v)) / B, float(min(v)) / B
         rows.append({"part": k, "s_per_sample": med, "min_s_per_sample": lo})
-        print(f"{k:44s} {med * 1e6:8.2f} us {lo * 1e6:6.2f} us")
+        print(f"{k:48s} {med * 1e6:8.2f} us {lo * 1e6:6.2f} us")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"samples": B, "layers": L, "devices": len(jax.devices()),
+                               "rounds": args.rounds, "native_available": nat.available(),
                                "rows": rows}, indent=1))
     print(f"wrote {OUT.relative_to(ROOT)}")
 
