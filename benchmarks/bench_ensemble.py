@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -132,7 +134,9 @@ def main() -> None:
     n, N, G = args.train, args.width, 2 * args.members
     flop = G * (2 * n * 13 * N + 2 * n * N + 2 * 13 * n * N + 2 * n * N)
     rows, res = [], {"members": args.members, "width": N, "train": n, "flop_per_step": flop,
-                 "cpu_devices": len(jax.devices())}
+                 "cpu_devices": len(jax.devices()), "args": vars(args),
+                 "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+                 "load_1min_start": os.getloadavg()[0]}
     rate0 = gemm_rate()
     nd = len(jax.devices())
     import qsntk.native
@@ -168,6 +172,7 @@ def main() -> None:
         fl = part_flop.get(name, flop)
         print(f"{name:40s} {s:8.3f} {fl / s / 1e9:8.1f} {fl / s / rate:8.0%}")
     res["gemm_flops_per_s"] = rate
+    res["gemm_flops_per_s_before_after"] = [rate0, rate1]
     res["rows"] = [{"path": p, "s_per_step": s, "flop": part_flop.get(p, flop),
                     "fraction_of_gemm": part_flop.get(p, flop) / s / rate} for p, s in rows]
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -83,10 +83,11 @@ def run_case(name: str, quick: bool = False) -> dict:
             "n_parameters": m["n_parameters"], "sr_form": m["sr_form"],
             "sampler": m["sampler"], "steps": m["steps"],
             "seconds_per_step": (wall[-1] / len(wall)) if wall else None,
+            # this call only (a resumed run is shorter); seconds_per_step is the run's own
             "wall_s_this_call": time.perf_counter() - t0,
             "pass": (m.get("rel_error_full_sum") is not None
                      and m["rel_error_full_sum"] <= target),
-            "figures": res["figures"]}
+            "figures": [Path(f).resolve().relative_to(ROOT).as_posix() for f in res["figures"]]}
 
 
 def main(argv=None) -> int:
