@@ -200,9 +200,16 @@ def main(argv=None):
     bc = "open" if args.obc else "periodic"
     print(f"Hubbard 3x4 {bc}, 2up 2down, t={T:g}, U={U:g}: dim {system.dim}, nnz {H.nnz}, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    print(f"{'method':40s} {'median [s]':>10s} {'min [s]':>9s} {'runs':>5s}  check")
+    ours_med = result["ours"]["median_s"]
+    print(f"{'method':40s} {'median [s]':>10s} {'min [s]':>9s} {'runs':>5s} {'/ qsntk':>8s}  check")
     for name, med, low, n, note in rows:
-        print(f"{name:40s} {med:10.4f} {low:9.4f} {n:5d}  {note}")
+        ratio = f"{med / ours_med:7.1f}x" if med == med and ours_med > 0 else "       -"
+        print(f"{name:40s} {med:10.4f} {low:9.4f} {n:5d} {ratio}  {note}")
+    for k in ("quspin", "netket"):
+        info = result.get(k, {})
+        med = info.get("median_s", info.get("to_sparse_s"))
+        if med is not None and ours_med > 0:
+            info["ratio_over_qsntk_median"] = med / ours_med
     ok = result["ours"]["median_s"] <= result["target_s"]
     print(f"target <= {result['target_s']} s: {'met' if ok else 'NOT met'}")
     out = ROOT / "benchmarks" / "results" / f"hubbard_build{'_obc' if args.obc else ''}.json"
