@@ -98,8 +98,10 @@ def random_circuit(*, key, n_qubits: int, n_layers: int) -> PauliCircuit:
 def random_observable(*, key, n_qubits: int, n_terms: int = 10) -> Observable:
     """Sample :math:`O = \\sum_{j=1}^{m} c_j \\tilde P_j`, :math:`c_j \\sim U(0, 1)`, :math:`\\tilde P_j` uniform.
 
-    The strings are drawn from all :math:`4^n` Pauli strings (identity
-    included, as in the paper), so :math:`\\mathrm{Tr}\\,O` may be nonzero.
+    The strings are drawn independently and uniformly, with replacement, from all
+    :math:`4^n` Pauli strings (identity included, as in the paper), so a string may
+    appear more than once (its coefficients then add) and :math:`\\mathrm{Tr}\\,O` may
+    be nonzero; ``n_terms`` may exceed :math:`4^n`.
     """
     n = check_int_at_least("n_qubits", n_qubits, 1)
     m = check_int_at_least("n_terms", n_terms, 1)

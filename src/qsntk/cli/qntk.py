@@ -10,7 +10,8 @@ from qsntk.cli._common import (SEED, out_option, overwrite_option, parse_int_lis
 _seed = click.option("--seed", type=SEED, default=0, show_default=True,
                      help="Seed of circuits, observable and angles.")
 _terms = click.option("--terms", type=int, default=10, show_default=True,
-                      help="Number of Pauli terms in the random observable O.")
+                      help="Number of Pauli terms in the random observable O (strings drawn "
+                           "uniformly with replacement, coefficients U(0, 1)).")
 
 
 @click.group(short_help="QNTK, dQNTK and training of random circuits")
