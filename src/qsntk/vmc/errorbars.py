@@ -69,12 +69,7 @@ def ar1_error(x) -> float:
     autocorrelation of the series, clipped to [0, 0.99] (the inflation factor of an
     AR(1) process with correlation :math:`\rho` between neighbours). Short series see
     correlations that blocking cannot (it needs blocks longer than the correlation time).
-
-    Arguments:
-        x: the series, shape (n,) (non-finite entries dropped).
-
-    Returns:
-        the error of the mean (NaN for fewer than 2 finite values).
+    Same arguments and NaN convention as :func:`blocking_error`.
     """
     x = _finite(x)
     n = len(x)
