@@ -116,6 +116,31 @@ def test_overwrite_waits_for_the_first_write(tmp_path):
     assert not run.checkpoint_path("cell").exists()
 
 
+def test_a_write_of_the_same_bytes_leaves_the_file_untouched(tmp_path):
+    """Identical bytes: no write (inode and mtime stay); other bytes, or another size: written."""
+    import os
+
+    from qsntk.io import atomic_write_bytes
+
+    f = tmp_path / "m.json"
+    atomic_write_bytes(f, b'{"a": 1}')
+    os.utime(f, ns=(10**18, 10**18))                    # a recognisable old mtime
+    ino = f.stat().st_ino
+    atomic_write_bytes(f, b'{"a": 1}')
+    assert f.stat().st_mtime_ns == 10**18 and f.stat().st_ino == ino
+    atomic_write_bytes(f, b'{"a": 2}')                  # same size, other bytes
+    assert f.read_bytes() == b'{"a": 2}' and f.stat().st_mtime_ns != 10**18
+    atomic_write_bytes(f, b'{"a": 22}')                 # other size
+    assert f.read_bytes() == b'{"a": 22}'
+    run = RunDir(tmp_path / "r", {"seed": 1})
+    run.save_metrics({"x": 1})
+    m = run.path / "metrics.json"
+    os.utime(m, ns=(10**18, 10**18))
+    run.save_metrics({"x": 1})
+    assert m.stat().st_mtime_ns == 10**18
+    assert not [q for q in tmp_path.rglob("*.tmp")]
+
+
 def test_atomic_writes_get_the_mode_of_a_plain_open(tmp_path):
     """Results are readable as the umask allows (mkstemp alone would leave them 0600)."""
     import os

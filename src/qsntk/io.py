@@ -59,8 +59,15 @@ def _file_mode() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename).
+
+    Where ``path`` already holds exactly ``data`` nothing is written (the file and its
+    modification time stay as they are), so a rerun that recomputes identical results
+    (metrics, arrays, figures, checkpoints) leaves its run directory untouched.
+    """
     path = Path(path)
+    if _holds(path, data):
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -78,6 +85,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is a regular file whose bytes are ``data`` (size checked first)."""
+    try:
+        if not path.is_file() or path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def to_jsonable(obj: Any) -> Any:

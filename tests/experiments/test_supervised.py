@@ -127,10 +127,17 @@ def test_run_writes_resumes_and_tracks_theory(target_file, tmp_path):
     # ... and the gap to the NTK shrinks with width
     assert narrow["test_max_rel_dev_members"] > 2 * wide["test_max_rel_dev_members"]
     _check_gap_rows(cfg, m, r["summary"])
-    # rerunning resumes: nothing recomputed, identical metrics
-    before = (out / "metrics.json").read_text()
+    # rerunning resumes: nothing recomputed, identical metrics, and no file of the run
+    # directory rewritten (bytes and modification times as they were)
+    import os
+
+    files = sorted(q for q in out.rglob("*") if q.is_file())
+    for q in files:
+        os.utime(q, ns=(10**18, 10**18))
+    before = {q: q.read_bytes() for q in files}
     run_supervised(out, cfg)
-    assert json.loads((out / "metrics.json").read_text())["cells"] == json.loads(before)["cells"]
+    assert sorted(q for q in out.rglob("*") if q.is_file()) == files
+    assert all(q.read_bytes() == before[q] and q.stat().st_mtime_ns == 10**18 for q in files)
     with pytest.raises(InputError, match="another config"):
         run_supervised(out, _cfg(f, members=3))
 

@@ -12,7 +12,7 @@ NAME = "liu2023-fig1"
 TITLE = "Liu et al. Fig. 1: QNTK fluctuations dK/K vs depth L (4 qubits)"
 # on the shared 2-core CPU, start-up included (docs/qntk.md: 62 s with the native kernel, 91 s
 # without; --quick 23 s)
-WALL_TIME = {"full": "62 s", "quick": "23 s"}
+WALL_TIME = {"full": "62 s", "quick": "16-40 s"}
 
 
 def config(quick: bool) -> dict:

@@ -12,7 +12,7 @@ NAME = "liu2023-fig3"
 TITLE = "Liu et al. Fig. 3: lowest supervised QNTK eigenvalue vs |A| (4 qubits, L=64)"
 # on the shared 2-core CPU (docs/qntk.md: 18 s; --quick not recorded there, measured 2026-12-04
 # at load 2: 7.1 s with start-up, 4.2 s of it compute)
-WALL_TIME = {"full": "18 s", "quick": "7 s"}
+WALL_TIME = {"full": "18 s", "quick": "7-13 s"}
 
 
 def config(quick: bool) -> dict:

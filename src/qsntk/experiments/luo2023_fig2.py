@@ -15,7 +15,7 @@ NAME = "luo2023-fig2"
 TITLE = "Luo-Halverson Fig. 2: finite NNQS ensembles vs the infinite-width QS-NTK, loss vs epoch"
 # on the loaded 2-core CPU (docs/results.md: 8571 s = 2 h 23 min for the whole command, in two
 # sessions; --quick, `make run`: 6 min 20 s)
-WALL_TIME = {"full": "2.4 h", "quick": "6 min"}
+WALL_TIME = {"full": "2.4 h", "quick": "2.5-6.5 min"}
 
 
 def config(quick: bool) -> dict:

@@ -49,7 +49,8 @@ def fig2(run, metrics: dict, *, title: str = "", targets=None) -> list:
                 L = np.asarray(c[part], float)
                 if L.size:
                     m, s = L.mean(1), L.std(1)
-                    ax.plot(x, m, color=color, lw=1.6, label=f"{part}, width {c['width']} (K={L.shape[1]})")
+                    ax.plot(x, m, color=color, lw=1.6,
+                            label=f"{part}: ensemble mean ± std (K={L.shape[1]})")
                     # floored at m/10: on log axes a spread larger than the mean (a member
                     # past its own η_max, say) would otherwise stretch the axis to 1e-300
                     ax.fill_between(x, np.maximum(m - s, m / 10), m + s, color=color, alpha=0.25, lw=0)
@@ -73,11 +74,12 @@ def fig2(run, metrics: dict, *, title: str = "", targets=None) -> list:
                 ax.axhline(a["test_psi_inf"], color="k", ls="--", lw=1.0, label="test, τ = ∞")
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xlabel("epoch (full-batch GD steps)")
+            ax.set_xlabel("epoch (full-batch GD steps; epoch 0 drawn at 0.5)")
             ax.set_title(f"width {c['width']}" + ("  (diverged)" if c.get("diverged") else ""))
             ax.grid(alpha=0.3, which="both", lw=0.4)
         axes[0][0].set_ylabel(r"loss $\frac{1}{|S|}\sum|\psi-\psi_T|^2$")
-        axes[0][-1].legend(fontsize=6.5, loc="upper right", framealpha=0.85)
+        # one legend for all panels (same curves in each; the width is the panel's title)
+        axes[0][-1].legend(fontsize=7, loc="upper right", framealpha=0.85)
         fig.suptitle(f"{title or 'QS supervised learning'}: {a['target']}, |B| = {a['n_train']}, "
                      f"η = {metrics['analytic'][akey]['eta']:.3g}")
         fig.tight_layout()
