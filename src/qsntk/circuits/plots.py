@@ -45,7 +45,8 @@ def kernel_figure(m: dict, title: str | None = None):
     ax.set_title(title or f"QNTK concentration, D = {m['D']}  ({slope})")
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     ins = ax.inset_axes([0.6, 0.58, 0.37, 0.37])
-    ins.errorbar(L, p["Kbar"], yerr=p["dK"], fmt="o", color="C2", ms=3, ecolor="C0", capsize=1.5)
+    ins.errorbar(L, p["Kbar"], yerr=p["dK"], fmt="o", color="C2", ms=3, ecolor="C0", capsize=1.5,
+                 label=r"simulation $\bar K \pm \Delta K$")
     ins.plot(L, p["Kbar_exact"], "-", color="k", lw=1, label="exact")
     ins.plot(L, p["Kbar_paper"], "--", color="C3", lw=1, label="eq. 9")
     ins.set_xlabel("$L$", fontsize=8)
@@ -61,8 +62,8 @@ def train_figure(eps: np.ndarray, m: dict, eta: float, title: str | None = None)
     ratio = eps / eps[:, :1]
     fig = _figure((9.6, 4.0))
     ax, ax2 = fig.subplots(1, 2)
-    for r in ratio:
-        ax.plot(t, r, color="0.75", lw=0.6)
+    for i, r in enumerate(ratio):
+        ax.plot(t, r, color="0.75", lw=0.6, label="each initialization" if i == 0 else None)
     ax.plot(t, m["mean_ratio"], color="C0", lw=2.2, label="mean of simulations")
     ax.plot(t, np.exp(-m["gamma_exact"] * t), "-", color="C3", lw=1.4,
             label=rf"$e^{{-\gamma t}}$, $\gamma=\eta\bar K_{{exact}}$ = {m['gamma_exact']:.2e}")
@@ -74,8 +75,8 @@ def train_figure(eps: np.ndarray, m: dict, eta: float, title: str | None = None)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(title or rf"residual decay, D = {m['D']}, $\eta$ = {eta:g}")
     a = np.abs(eps)
-    for e in a:
-        ax2.plot(t, e, color="0.7", lw=0.6)
+    for i, e in enumerate(a):
+        ax2.plot(t, e, color="0.7", lw=0.6, label="each initialization" if i == 0 else None)
     ax2.plot(t, a.mean(axis=0), color="C0", lw=2.0, label=r"mean $|\varepsilon(t)|$")
     ax2.plot(t, a[:, 0].mean() * np.exp(-m["gamma_exact"] * t), color="C3", lw=1.2,
              label=r"$\overline{|\varepsilon(0)|}\,e^{-\gamma t}$ (exact $\gamma$)")

@@ -26,11 +26,13 @@ def reproduce(name, quick, out, overwrite, list_, reuse):
     from qsntk.progress import progress_bar
 
     if list_ or name is None:
-        click.echo(f"{'name':14s} {'full':>9s} {'--quick':>9s}  title")
-        for n in experiments.available():
-            mod = experiments.load(n)
-            click.echo(f"{n:14s} {experiments.wall_time(mod, 'full'):>9s} "
-                       f"{experiments.wall_time(mod, 'quick'):>9s}  {mod.TITLE}")
+        names = experiments.available()
+        mods = [experiments.load(n) for n in names]
+        times = [(experiments.wall_time(m, "full"), experiments.wall_time(m, "quick")) for m in mods]
+        w = max([9] + [len(t) for pair in times for t in pair])
+        click.echo(f"{'name':14s}  {'full':>{w}s}  {'--quick':>{w}s}  title")
+        for n, m, (full, quick) in zip(names, mods, times):
+            click.echo(f"{n:14s}  {full:>{w}s}  {quick:>{w}s}  {m.TITLE}")
         click.echo("(full, --quick: expected wall time on a 2-core CPU, start-up included, as "
                    "recorded in docs/qntk.md, docs/entanglement.md and docs/results.md)")
         return

@@ -11,7 +11,7 @@ from qsntk.progress import no_progress
 NAME = "liu2023-fig1"
 TITLE = "Liu et al. Fig. 1: QNTK fluctuations dK/K vs depth L (4 qubits)"
 # on the shared 2-core CPU, start-up included (docs/qntk.md: 62 s with the native kernel, 91 s
-# without; --quick 23 s)
+# without; --quick 16-23 s, 37 s with the first build of the native kernel, review run at load 2-3)
 WALL_TIME = {"full": "62 s", "quick": "16-40 s"}
 
 

@@ -12,7 +12,7 @@ from qsntk.progress import no_progress
 NAME = "liu2023-fig2"
 TITLE = "Liu et al. Fig. 2: residual decay eps(t) under gradient descent (2 qubits, L=64)"
 # on the shared 2-core CPU, start-up included (docs/qntk.md: 9 s, 1.4 s of it compute; --quick
-# not recorded there, measured 2026-12-04 at load 2: 4.9 s, 0.4 s of it compute)
+# 4.9 s at load 2 on 2026-12-04, 0.4 s of it compute; 7.8-10 s in a review run at load 2-3)
 WALL_TIME = {"full": "9 s", "quick": "5-10 s"}
 
 

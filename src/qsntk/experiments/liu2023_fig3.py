@@ -11,7 +11,7 @@ from qsntk.progress import no_progress
 NAME = "liu2023-fig3"
 TITLE = "Liu et al. Fig. 3: lowest supervised QNTK eigenvalue vs |A| (4 qubits, L=64)"
 # on the shared 2-core CPU (docs/qntk.md: 18 s; --quick not recorded there, measured 2026-12-04
-# at load 2: 7.1 s with start-up, 4.2 s of it compute)
+# at load 2: 7.1 s with start-up, 4.2 s of it compute; 9.2-12.8 s in a review run at load 2-3)
 WALL_TIME = {"full": "18 s", "quick": "7-13 s"}
 
 

@@ -13,7 +13,7 @@ from qsntk.progress import no_progress
 
 NAME = "luo2023-fig1"
 TITLE = "Luo-Halverson Fig. 1: CosNet entanglement S1(|A|) vs Page, with the NNGP S2 bound (12 spins)"
-# on the shared 2-core CPU (docs/entanglement.md: 5-10 min; --quick 55-80 s)
+# on the shared 2-core CPU (docs/entanglement.md: 5-10 min; --quick 55-80 s, 28-38 s on the Zen 4 of 2026-12-04)
 WALL_TIME = {"full": "5-10 min", "quick": "30-80 s"}
 
 

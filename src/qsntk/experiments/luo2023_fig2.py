@@ -14,7 +14,7 @@ from qsntk.progress import no_progress
 NAME = "luo2023-fig2"
 TITLE = "Luo-Halverson Fig. 2: finite NNQS ensembles vs the infinite-width QS-NTK, loss vs epoch"
 # on the loaded 2-core CPU (docs/results.md: 8571 s = 2 h 23 min for the whole command, in two
-# sessions; --quick, `make run`: 6 min 20 s)
+# sessions; --quick, `make run`: 6 min 20 s loaded, 138 s on the idle Zen 4 of 2026-12-04)
 WALL_TIME = {"full": "2.4 h", "quick": "2.5-6.5 min"}
 
 

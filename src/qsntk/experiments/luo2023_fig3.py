@@ -13,7 +13,8 @@ from qsntk.progress import no_progress
 NAME = "luo2023-fig3"
 TITLE = "Luo-Halverson Fig. 3: total MSE vs train size for finite widths and the NTK"
 # on the 2-core CPU (docs/results.md: 30 059 s = 8.35 h of training over six sessions, plus
-# about 1 min of kernels per target and |B|, six of them; --quick about 6 minutes)
+# about 1 min of kernels per target and |B|, six of them; --quick about 6 minutes loaded, 141 s
+# on the Zen 4 of 2026-12-04)
 WALL_TIME = {"full": "8.5 h", "quick": "2.5-6 min"}
 
 
