@@ -17,6 +17,29 @@ def _key_parts(key: str):
     return int(w), float(s)
 
 
+def _page_gap_inset(ax, m: dict, keys: list, half: int) -> None:
+    """Inset of (a): the half-system S_1 relative to the Page value against width N (± SE),
+    the approach to Page that the overlapping markers of the main panel cannot show."""
+    from matplotlib.ticker import NullFormatter
+
+    ins = ax.inset_axes([0.75, 0.64, 0.22, 0.3])
+    page = float(m["page"][half])
+    widths = []
+    for i, k in enumerate(keys):
+        e, (w, _) = m["ensembles"][k], _key_parts(k)
+        widths.append(w)
+        ins.errorbar([w], [100 * (e["S1"]["mean"][half] / page - 1)],
+                     yerr=[100 * e["S1"]["se"][half] / page], fmt="o", ms=3, capsize=1.5, color=f"C{i}")
+    ins.axhline(0.0, color="k", lw=0.8)
+    ins.set_xscale("log")
+    ins.set_xticks(widths, [str(w) for w in widths])
+    ins.xaxis.set_minor_formatter(NullFormatter())
+    ins.set_xlim(min(widths) / 1.6, max(widths) * 1.6)
+    ins.set_title(f"$S_1$(|A| = {half + 1}) / Page − 1, %", fontsize=7, pad=2)
+    ins.set_xlabel("N", fontsize=7, labelpad=0)
+    ins.tick_params(labelsize=6, pad=1)
+
+
 def entanglement_figure(m: dict, grid=None, grid_bound=None, title: str | None = None):
     """(a) S_1 and S_2 against |A| with Page's curve and the exact NNGP S_2 bound (Fig. 1);
     (b) the half-system entropies against σ_w with the bound on a σ_w grid.
@@ -51,6 +74,8 @@ def entanglement_figure(m: dict, grid=None, grid_bound=None, title: str | None =
         e = m["ensembles"][main_keys[-1]]
         ax.plot(sizes, e["S2"]["mean"], "s", mfc="none", ms=5, color=f"C{len(main_keys) - 1}",
                 label=f"$S_2$, N = {_key_parts(main_keys[-1])[0]}")
+        if len(main_keys) > 1:
+            _page_gap_inset(ax, m, main_keys, half)
     g = m["gp"].get(main_sw)
     if g is not None:
         ax.plot(sizes, g["bound"], "--", color="C3", lw=1.5,
