@@ -37,7 +37,7 @@ from qsntk.cli._common import SEED, out_option, overwrite_option, parse_int_list
 @click.option("--drift", is_flag=True,
               help="When a cell finishes, measure how far each member's empirical NTK moved and "
                    "how its train residual differs from its linearized twin's (train set, "
-                   "float64; ~15 s per width-5000 member at |B| = 2400); shown by `qsntk status --gap`.")
+                   "float64; 15-25 s per width-5000 member at |B| = 2400 on 2 cores); shown by `qsntk status --gap`.")
 @click.option("--checkpoint-s", type=float, default=120.0, show_default=True,
               help="Seconds between checkpoints inside long stretches of steps.")
 @click.option("--reuse", multiple=True, metavar="DIR",
