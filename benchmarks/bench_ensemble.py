@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--chunks", default="64,100,128", help="row chunks to try (structured path)")
     ap.add_argument("--no-generic", action="store_true", help="skip the slow autodiff path")
+    ap.add_argument("--out", default=str(OUT), help="JSON to write (default: %(default)s)")
     ap.add_argument("--ablation", action="store_true",
                     help="also time the parts of one chunk body alone (one device)")
     args = ap.parse_args()
@@ -175,9 +176,10 @@ def main() -> None:
     res["gemm_flops_per_s_before_after"] = [rate0, rate1]
     res["rows"] = [{"path": p, "s_per_step": s, "flop": part_flop.get(p, flop),
                     "fraction_of_gemm": part_flop.get(p, flop) / s / rate} for p, s in rows]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(res, indent=1))
-    print(f"wrote {OUT.relative_to(ROOT)}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
