@@ -726,3 +726,24 @@ def test_a_width_that_cannot_fit_in_memory_is_refused_before_anything_is_written
                                          r"needs at least .* GiB, more than this machine's"):
         run_supervised(tmp_path / "big", cfg)
     assert not (tmp_path / "big").exists()
+
+
+def test_the_supervised_path_runs_without_netket(tmp_path):
+    """`qsntk supervised` on a preset never imports NetKet (benchmarks/device_supervised.sh
+    relies on it: the GPU image has JAX but no NetKet)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text('import sys\nsys.modules["netket"] = None\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), *sys.path]),
+           "QSNTK_NO_PROGRESS": "1"}
+    r = subprocess.run([sys.executable, "-m", "qsntk.cli", "supervised", "--target", "tfim-quench",
+                        "--train-sizes", "2400", "--widths", "16", "--members", "2", "--steps", "4",
+                        "--n-log", "3", "--out", str(tmp_path / "run")],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "run" / "metrics.json").is_file()
+    check = subprocess.run([sys.executable, "-c", "import netket"], capture_output=True, env=env)
+    assert check.returncode != 0                      # the block itself works
