@@ -13,8 +13,8 @@ Two floors for the GEMM workloads, both measured in the same process:
 * ``full``: the two n x N x n products per network (H H^T and (D w2)(D w2)^T) as full
   square GEMMs with XLA (``A @ A.T``);
 * ``sym``: the part of those products qsntk actually forms. For a symmetric kernel it
-  computes the row blocks on and above the diagonal only (``nb`` blocks, 36 of 64 for
-  nb = 8), so its arithmetic is ``nb(nb+1)/(2 nb^2)`` of the full products; ``sym`` is that
+  computes only the nb(nb+1)/2 blocks on and above the diagonal of an nb x nb grid of row
+  blocks (36 of 64 for nb = 8), so its arithmetic is ``nb(nb+1)/(2 nb^2)`` of the full products; ``sym`` is that
   arithmetic at the full GEMM's measured rate. ``/sym`` is the ratio to quote against a
   "within 1.3x of the GEMM floor" target; ``/full`` undersells the work by ~2x.
 * ``infinite``: analytic NNGP + NTK on 4096 x 4096 inputs.

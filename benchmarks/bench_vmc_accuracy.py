@@ -87,7 +87,7 @@ def run_case(name: str, quick: bool = False) -> dict:
             "wall_s_this_call": time.perf_counter() - t0,
             "pass": (m.get("rel_error_full_sum") is not None
                      and m["rel_error_full_sum"] <= target),
-            "figures": [Path(f).resolve().relative_to(ROOT).as_posix() for f in res["figures"]]}
+            "figures": [Path(f).relative_to(ROOT).as_posix() for f in res["figures"]]}
 
 
 def main(argv=None) -> int:

@@ -6,14 +6,20 @@
 # the supervised path does not import NetKet, so qsntk runs from src/ with no install:
 #
 #     bash benchmarks/device_supervised.sh            # on the device, from the repository root
-#     SMOKE=1 bash benchmarks/device_supervised.sh    # here, on the CPU: tiny sizes, checks the script
+#     SMOKE=1 PY=.venv/bin/python bash benchmarks/device_supervised.sh   # here, on the CPU: tiny
+#                                                     # sizes, checks the script (about 40 s)
+#     STEPS="devices cell-w5000" bash benchmarks/device_supervised.sh   # only some steps
+#
+# Each step runs under `timeout $STEP_TIMEOUT` (default 240 s), so one that hangs cannot use up
+# the session's device time.
 #
 # Steps, each timed with bash's SECONDS and logged under $OUT (default /tmp/qsntk-device; on the
 # device tool, its own $OUT, which comes back):
 #   1. the JAX version and devices;
 #   2. `qsntk reproduce luo2023-fig2 --quick` (what `make run` does; 138 s on a 2-core Zen 4);
 #   3. one full-size Fig. 2 cell: TFIM, |B| = 2400, width 5000, 10 members, 1000 epochs
-#      (docs/results.md: 872 s of training on the loaded 2-core CPU of 2026-11-23);
+#      (CPU baseline: 104 s of training with the native kernel on the idle 2-core Zen 4 of
+#      2026-12-04, docs/benchmarks.md; it reproduced docs/results.md's deviations to the digit);
 #   4. the ensemble step benchmark (10 members, width 5000, |B| = 4000, float32) with the GEMM
 #      rate of the same device, XLA path (the native kernel is CPU-only).
 # Then it prints a summary table; record it in docs/benchmarks.md with the device's name.
@@ -29,21 +35,30 @@ else
     CELL=(--widths 5000 --members 10 --steps 1000 --n-log 40)
     BENCH=(--repeats 5 --steps 2 --no-generic --chunks 128)
 fi
+STEPS=${STEPS:-devices fig2-quick cell-w5000 ensemble-step}
+STEP_TIMEOUT=${STEP_TIMEOUT:-240}
 declare -A WALL
 
-step() {            # step NAME COMMAND...: run, log to $OUT/NAME.log, record the wall time
+step() {            # step NAME COMMAND...: run (if in $STEPS) under the timeout, log, time it
     local name=$1; shift
-    local t0=$SECONDS
+    [[ " $STEPS " == *" $name "* ]] || return 0
+    local t0=$SECONDS rc=0
     echo "== $name: $*"
-    "$@" > "$OUT/$name.log" 2>&1 || { echo "$name failed (exit $?); last lines:"; tail -20 "$OUT/$name.log"; exit 1; }
+    timeout "$STEP_TIMEOUT" "$@" > "$OUT/$name.log" 2>&1 || rc=$?
     WALL[$name]=$((SECONDS - t0))
+    if (( rc != 0 )); then
+        echo "$name failed (exit $rc$( ((rc == 124)) && echo ", timed out after $STEP_TIMEOUT s")); last lines:"
+        tail -20 "$OUT/$name.log"
+        WALL[$name]="failed"
+        return 0                  # the other steps still run
+    fi
     tail -3 "$OUT/$name.log"
 }
 
 step devices "$PY" -c "import jax; print('jax', jax.__version__, jax.devices())"
-if [[ "${SMOKE:-0}" == 1 ]]; then
-    step fig2-quick "$PY" -m qsntk.cli supervised --target tfim-quench --train-sizes 2400 \
-        "${CELL[@]}" --out "$OUT/fig2-quick"
+if [[ "${SMOKE:-0}" == 1 ]]; then    # the reproduce front end and registry, then a tiny run
+    step fig2-quick bash -c "'$PY' -m qsntk.cli reproduce --list && '$PY' -m qsntk.cli supervised \
+        --target tfim-quench --train-sizes 2400 ${CELL[*]} --out '$OUT/fig2-quick'"
 else
     step fig2-quick "$PY" -m qsntk.cli reproduce luo2023-fig2 --quick --out "$OUT/fig2-quick"
 fi
@@ -54,19 +69,21 @@ step ensemble-step "$PY" benchmarks/bench_ensemble.py "${BENCH[@]}" --out "$OUT/
 echo
 echo "summary ($("$PY" -c 'import jax; print(jax.devices()[0].device_kind)'))"
 printf '%-16s %8s\n' step "wall s"
-for name in devices fig2-quick cell-w5000 ensemble-step; do
-    printf '%-16s %8s\n' "$name" "${WALL[$name]}"
+for name in $STEPS; do
+    printf '%-16s %8s\n' "$name" "${WALL[$name]:-not run}"
 done
 "$PY" - "$OUT" <<'EOF'
 import json, sys
 from pathlib import Path
 out = Path(sys.argv[1])
-m = json.loads((out / "cell-w5000" / "metrics.json").read_text())
-for name, c in m["cells"].items():
-    print(f"{name}: {c.get('wall_s', float('nan')):.1f} s of training, "
-          f"{c['steps'][-1]} epochs")
-e = json.loads((out / "ensemble_step.json").read_text())
-for r in e["rows"]:
-    print(f"{r['path']}: {r['s_per_step']:.4f} s/step, {r['fraction_of_gemm']:.0%} of the GEMM rate "
-          f"({e['gemm_flops_per_s'] / 1e9:.0f} GFLOP/s)")
+cell, bench = out / "cell-w5000" / "metrics.json", out / "ensemble_step.json"
+if cell.is_file():
+    for name, c in json.loads(cell.read_text())["cells"].items():
+        print(f"{name}: {c.get('wall_s', float('nan')):.1f} s of training, {c['steps'][-1]} epochs")
+if bench.is_file():
+    e = json.loads(bench.read_text())
+    print(f"GEMM {e['gemm_n']}^3 float32 on {e['backend']} (matmul precision {e['matmul_precision']}): "
+          f"{e['gemm_flops_per_s'] / 1e9:.0f} GFLOP/s")
+    for r in e["rows"]:
+        print(f"{r['path']}: {r['s_per_step']:.4f} s/step, {r['fraction_of_gemm']:.0%} of it")
 EOF

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -149,7 +151,9 @@ def main(argv=None) -> None:
         rows.append({"part": k, "s_per_sample": med, "min_s_per_sample": lo})
         print(f"{k:48s} {med * 1e6:8.2f} us {lo * 1e6:6.2f} us")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"samples": B, "layers": L, "devices": len(jax.devices()),
+    OUT.write_text(json.dumps({"command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+                               "load_1min_end": os.getloadavg()[0],
+                               "samples": B, "layers": L, "devices": len(jax.devices()),
                                "rounds": args.rounds, "native_available": nat.available(),
                                "rows": rows}, indent=1))
     print(f"wrote {OUT.relative_to(ROOT)}")

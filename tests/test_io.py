@@ -132,6 +132,13 @@ def test_a_write_of_the_same_bytes_leaves_the_file_untouched(tmp_path):
     assert f.read_bytes() == b'{"a": 2}' and f.stat().st_mtime_ns != 10**18
     atomic_write_bytes(f, b'{"a": 22}')                 # other size
     assert f.read_bytes() == b'{"a": 22}'
+    big = bytes(np.random.default_rng(0).integers(0, 256, 3 * 2**20 + 5, dtype=np.uint8))
+    atomic_write_bytes(f, big)                          # several 1 MiB chunks compared
+    os.utime(f, ns=(10**18, 10**18))
+    atomic_write_bytes(f, big)
+    assert f.stat().st_mtime_ns == 10**18
+    atomic_write_bytes(f, big[:-1] + bytes([big[-1] ^ 1]))   # differs in the last chunk only
+    assert f.read_bytes()[-1] == big[-1] ^ 1
     run = RunDir(tmp_path / "r", {"seed": 1})
     run.save_metrics({"x": 1})
     m = run.path / "metrics.json"
@@ -139,6 +146,30 @@ def test_a_write_of_the_same_bytes_leaves_the_file_untouched(tmp_path):
     run.save_metrics({"x": 1})
     assert m.stat().st_mtime_ns == 10**18
     assert not [q for q in tmp_path.rglob("*.tmp")]
+
+
+def test_a_same_bytes_write_still_fixes_the_mode_and_replaces_a_link(tmp_path):
+    """A file holding the bytes but written 0600 (old versions) gets the mode a write would
+    give; a symbolic link is replaced by a file, as a write of other bytes would do."""
+    import os
+    import stat
+
+    from qsntk.io import atomic_write_bytes
+
+    f = tmp_path / "m.json"
+    f.write_bytes(b"{}")
+    os.chmod(f, 0o600)
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(f, b"{}")
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644
+        real, link = tmp_path / "real.json", tmp_path / "link.json"
+        real.write_bytes(b"{}")
+        link.symlink_to(real)
+        atomic_write_bytes(link, b"{}")
+        assert not link.is_symlink() and link.read_bytes() == b"{}" and real.read_bytes() == b"{}"
+    finally:
+        os.umask(old)
 
 
 def test_atomic_writes_get_the_mode_of_a_plain_open(tmp_path):

@@ -88,11 +88,24 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def _holds(path: Path, data: bytes) -> bool:
-    """Whether ``path`` is a regular file whose bytes are ``data`` (size checked first)."""
+    """Whether ``path`` is a regular file (not a symbolic link, which a write would replace)
+    whose bytes are ``data``: size first, then 1 MiB at a time, stopping at a difference.
+    A file that holds them but has another mode than a fresh write would give gets that
+    mode (files written 0600 by old versions are repaired as a rewrite would)."""
+    import stat
+
     try:
-        if not path.is_file() or path.stat().st_size != len(data):
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
             return False
-        return path.read_bytes() == data
+        view, step = memoryview(data), 1 << 20
+        with open(path, "rb") as fh:
+            for a in range(0, len(data), step):
+                if fh.read(step) != view[a:a + step]:
+                    return False
+        if stat.S_IMODE(st.st_mode) != _file_mode():
+            os.chmod(path, _file_mode())
+        return True
     except OSError:
         return False
 

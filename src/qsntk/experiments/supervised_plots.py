@@ -78,7 +78,8 @@ def fig2(run, metrics: dict, *, title: str = "", targets=None) -> list:
             ax.set_title(f"width {c['width']}" + ("  (diverged)" if c.get("diverged") else ""))
             ax.grid(alpha=0.3, which="both", lw=0.4)
         axes[0][0].set_ylabel(r"loss $\frac{1}{|S|}\sum|\psi-\psi_T|^2$")
-        # one legend for all panels (same curves in each; the width is the panel's title)
+        # one legend, in the last panel (the widest network's; the panels draw the same kinds
+        # of curve, and the width is each panel's title)
         axes[0][-1].legend(fontsize=7, loc="upper right", framealpha=0.85)
         fig.suptitle(f"{title or 'QS supervised learning'}: {a['target']}, |B| = {a['n_train']}, "
                      f"η = {metrics['analytic'][akey]['eta']:.3g}")
