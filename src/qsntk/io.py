@@ -21,6 +21,7 @@ import contextlib
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -92,8 +93,6 @@ def _holds(path: Path, data: bytes) -> bool:
     whose bytes are ``data``: size first, then 1 MiB at a time, stopping at a difference.
     A file that holds them but has another mode than a fresh write would give gets that
     mode (files written 0600 by old versions are repaired as a rewrite would)."""
-    import stat
-
     try:
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
@@ -444,8 +443,9 @@ class WorkClock:
     def unchanged(self, *outputs: str) -> dict | None:
         """The metrics of a finished run when this session recomputed nothing and every file
         in ``outputs`` (names in the run directory) is there, so that the caller can return
-        them as they are and a no-op rerun leaves ``metrics.json``, arrays and figures
-        untouched; None otherwise (the caller writes its results)."""
+        them as they are without assembling metrics and arrays or drawing figures again (the
+        files would stay untouched either way: :func:`atomic_write_bytes` skips identical
+        bytes); None otherwise (the caller writes its results)."""
         if self.computed or not self.run.resumed:
             return None
         if not all((self.run.path / f).exists() for f in ("metrics.json", *outputs)):
